@@ -1,0 +1,104 @@
+/* config.h — the validated configuration of one tryggd, read from an INI file.
+ *
+ * config_load() parses and validates the whole file, writes one
+ * "FILE:LINE: message" line per problem to the error stream, and fills a
+ * struct config only when there was none.  The struct owns every string and
+ * array in it; config_free() releases them.  Nothing else mutates it. */
+#ifndef TRYGGD_CONFIG_H
+#define TRYGGD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum sensor_type { SENSOR_FOOTFALL, SENSOR_LIGHT, SENSOR_LAMP };
+enum influx_api { INFLUX_V1, INFLUX_V2, INFLUX_V3 };
+
+/* A key of a [sensor.NAME] section that is not one of the generic keys
+ * (type, driver, interval, dark_lux, light): it belongs to the driver, which
+ * validates it (driver_ops.check_option) and reads it when it opens. */
+struct sensor_option {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct sensor_config {
+	char *name;              /* [a-z0-9_-]{1,32} */
+	enum sensor_type type;
+	char *driver;            /* a name the driver registry knows */
+	int interval_s;          /* seconds between samples (default 5) */
+	double dark_lux;         /* light: below this a sample is dark (default 10) */
+	char *light;             /* lamp: name of the paired light sensor, or NULL */
+	struct sensor_option *options;
+	size_t option_count;
+	int line;                /* line of the [sensor.NAME] header */
+};
+
+struct gateway_config {
+	char *id;                /* [A-Za-z0-9_-]{1,64} */
+	char *district;          /* UTF-8, no control characters */
+	char *site;              /* UTF-8, no control characters, or NULL */
+	int window_s;            /* default 60 */
+	char *state_dir;         /* default /var/lib/tryggd */
+};
+
+struct simulation_config {
+	int64_t start_ms;        /* Unix epoch milliseconds */
+	double speed;            /* virtual seconds per real second; 0 = as fast as the pipeline drains */
+	int64_t end_ms;          /* 0 = no end */
+	char *profiles;          /* district profiles file for the sim driver (absolute path);
+	                          * filled even without [simulation], for sim sensors in real time */
+	int drain_timeout_s;     /* at the end, how long to wait for delivery (default 30) */
+};
+
+struct mqtt_config {
+	char *uri;
+	char *topic_prefix;      /* default "trygghet" */
+	int qos;                 /* 0, 1 (default) or 2 */
+	bool publish_readings;   /* default true */
+	int keepalive_s;         /* default 30 */
+	int buffer_max;          /* messages held while disconnected (default 100000) */
+};
+
+struct influx_config {
+	char *url;               /* base URL, no trailing slash */
+	enum influx_api api;     /* only v1 is implemented so far */
+	char *database;          /* default "trygghet" */
+	char *retention_policy;  /* v1 rp, or NULL */
+	int timeout_s;           /* per request (default 10) */
+	int batch_lines;         /* most lines in one request (default 5000) */
+};
+
+struct config {
+	char *path;                      /* as given to config_load() */
+	struct gateway_config gateway;
+	bool has_simulation;
+	struct simulation_config simulation;
+	bool has_mqtt;
+	struct mqtt_config mqtt;
+	bool has_influx;
+	struct influx_config influx;
+	struct sensor_config *sensors;
+	size_t sensor_count;
+};
+
+/* 0 on success; -EINVAL when the file had problems (each one written to
+ * errors as "FILE:LINE: message"); another negative errno when the file could
+ * not be read (also written to errors).  On failure *out is left zeroed. */
+int config_load(const char *path, struct config *out, FILE *errors);
+void config_free(struct config *config);
+
+/* The one-screen summary `tryggd --check` prints. */
+void config_print_summary(const struct config *config, FILE *out);
+
+/* The sensor called name, or NULL. */
+const struct sensor_config *config_find_sensor(const struct config *config, const char *name);
+/* The value of a driver option of sc, or NULL when it was not given. */
+const char *sensor_option(const struct sensor_config *sc, const char *key);
+
+const char *sensor_type_name(enum sensor_type type);   /* "footfall", "light", "lamp" */
+const char *sensor_type_unit(enum sensor_type type);   /* "count", "lx", "on" */
+
+#endif

@@ -1,0 +1,564 @@
+/* daemon.c — see daemon.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "daemon.h"
+#include "driver.h"
+#include "identity.h"
+#include "lineproto.h"
+#include "log.h"
+#include "mqtt.h"
+#include "payload.h"
+#include "reading.h"
+#include "schedule.h"
+#include "slug.h"
+#include "spool.h"
+#include "state.h"
+#include "store_influx.h"
+#include "window.h"
+
+/* Backpressure for a simulation at speed 0: the virtual clock waits while
+ * this much is under way to a server that is up.  While a server is down
+ * the clock runs on, as a board's would, and the outage's backlog is what
+ * the MQTT buffer limit and the spool hold. */
+#define MQTT_PENDING_MAX 2000
+#define SPOOL_PENDING_MAX 20000
+/* On SIGTERM, how long to wait for MQTT messages under way; the spool is
+ * durable and is simply kept. */
+#define STOP_TIMEOUT_S 5
+#define LINE_MAX_BYTES 2048
+
+struct daemon;
+
+struct daemon_sensor {
+	struct daemon *daemon;
+	const struct sensor_config *config;
+	const struct driver_ops *driver;
+	void *state;
+	struct window window;
+	struct daemon_sensor *light;     /* lamp: its paired light sensor */
+	bool dark, has_dark;             /* light: the last sample read dark */
+	bool failing;
+	char *topic_reading, *topic_window;
+};
+
+enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_CLOSING };
+
+struct daemon {
+	const struct config *config;
+	sd_event *event;
+	sd_event_source *signal_sources[3];
+	sd_event_source *deadline;
+	struct schedule *schedule;
+	struct identity identity;
+	char *topic_status;
+	struct daemon_sensor *sensors;
+	size_t sensor_count;
+	struct state *state;
+	struct spool *spool;
+	struct mqtt *mqtt;
+	struct store_influx *store;
+	uint64_t seq;
+	int64_t window_ms;
+	enum daemon_phase phase;
+	bool wait_for_store;             /* draining at the simulated end, not on a signal */
+	uint64_t readings, windows, mqtt_dropped;
+};
+
+/* ---- publishing ---- */
+
+static void daemon_publish(struct daemon *daemon, const char *topic, char *payload, bool retained)
+{
+	if (!payload) {
+		log_error("out of memory building a message for %s", topic);
+		daemon->mqtt_dropped++;
+		return;
+	}
+	int r = mqtt_publish(daemon->mqtt, topic, payload, daemon->config->mqtt.qos, retained);
+	if (r < 0) {
+		/* Counted, and said once per thousand so a long outage can't
+		 * flood the journal. */
+		if (daemon->mqtt_dropped % 1000 == 0)
+			log_warning("mqtt: message buffer full (%d), dropping: %llu dropped so far",
+			            daemon->config->mqtt.buffer_max, (unsigned long long)daemon->mqtt_dropped + 1);
+		daemon->mqtt_dropped++;
+	}
+	free(payload);
+}
+
+static void daemon_publish_status(struct daemon *daemon, bool online)
+{
+	char *payload = online
+		? payload_status("online", TRYGGD_VERSION, schedule_now(daemon->schedule))
+		: payload_status("offline", NULL, -1);
+	daemon_publish(daemon, daemon->topic_status, payload, true);
+}
+
+static void daemon_publish_reading(struct daemon_sensor *sensor, int64_t now_ms, double value,
+                                   enum reading_direction direction)
+{
+	struct daemon *daemon = sensor->daemon;
+	struct reading reading = {
+		.ts_ms = now_ms, .seq = daemon->seq + 1, .value = value, .direction = direction,
+	};
+	/* The number is recorded as used before the message leaves, so a crash
+	 * can skip a number but never reuse one. */
+	if (state_sequence_store(daemon->state, reading.seq) < 0)
+		log_error("cannot record the reading sequence number %llu", (unsigned long long)reading.seq);
+	daemon->seq = reading.seq;
+	daemon_publish(daemon, sensor->topic_reading,
+	               payload_reading(&daemon->identity, sensor->config->name, sensor->config->type, &reading),
+	               false);
+}
+
+static void daemon_publish_readings(struct daemon_sensor *sensor, int64_t now_ms, const struct sample *sample)
+{
+	if (!sensor->daemon->mqtt || !sensor->daemon->config->mqtt.publish_readings)
+		return;
+	if (sensor->config->type != SENSOR_FOOTFALL) {
+		daemon_publish_reading(sensor, now_ms, sample->value, DIRECTION_NONE);
+		return;
+	}
+	/* A footfall reading is passes since the last one; nobody passing is
+	 * not news, the window carries the zero. */
+	if (sample->has_direction) {
+		if (sample->in > 0)
+			daemon_publish_reading(sensor, now_ms, sample->in, DIRECTION_IN);
+		if (sample->out > 0)
+			daemon_publish_reading(sensor, now_ms, sample->out, DIRECTION_OUT);
+	} else if (sample->value > 0) {
+		daemon_publish_reading(sensor, now_ms, sample->value, DIRECTION_NONE);
+	}
+}
+
+/* ---- sampling and windows ---- */
+
+static int64_t daemon_next_multiple(int64_t now_ms, int64_t step_ms)
+{
+	return window_align(now_ms, step_ms) + step_ms;
+}
+
+static int64_t daemon_on_sample(void *userdata, int64_t now_ms)
+{
+	struct daemon_sensor *sensor = userdata;
+	struct daemon *daemon = sensor->daemon;
+	int64_t interval_ms = (int64_t)sensor->config->interval_s * 1000;
+	int64_t next = daemon_next_multiple(now_ms, interval_ms);
+	struct sample sample = { 0 };
+
+	int r = sensor->driver->sample(sensor->state, now_ms, &sample);
+	if (r < 0) {
+		if (!sensor->failing)
+			log_warning("sensor %s: cannot read: %s", sensor->config->name, strerror(-r));
+		sensor->failing = true;
+		return next;
+	}
+	if (sensor->failing)
+		log_info("sensor %s: reading again", sensor->config->name);
+	sensor->failing = false;
+	daemon->readings++;
+
+	/* The sample stands for the time until the next one. */
+	int64_t span_ms = next - now_ms;
+	switch (sensor->config->type) {
+	case SENSOR_LIGHT:
+		sensor->dark = sample.value < sensor->config->dark_lux;
+		sensor->has_dark = true;
+		window_add_light(&sensor->window, now_ms, span_ms, sample.value, sensor->dark);
+		break;
+	case SENSOR_LAMP: {
+		bool on = sample.value >= 0.5;
+		bool fault = !on && sensor->light && sensor->light->has_dark && sensor->light->dark &&
+		             !sensor->light->failing;
+		window_add_lamp(&sensor->window, now_ms, span_ms, on, fault);
+		break;
+	}
+	case SENSOR_FOOTFALL:
+		window_add_footfall(&sensor->window, now_ms, span_ms, (uint64_t)sample.value,
+		                    sample.has_direction, sample.in, sample.out);
+		break;
+	}
+	daemon_publish_readings(sensor, now_ms, &sample);
+	return next;
+}
+
+/* Close the open window of every sensor: one window message each, and all
+ * points in one spool transaction. */
+static void daemon_close_windows(struct daemon *daemon, bool partial)
+{
+	char **lines = calloc(daemon->sensor_count, sizeof(*lines));
+	size_t line_count = 0;
+	if (!lines) {
+		log_error("out of memory closing windows");
+		return;
+	}
+	for (size_t i = 0; i < daemon->sensor_count; i++) {
+		struct daemon_sensor *sensor = &daemon->sensors[i];
+		struct window_result result;
+		/* A window cut short by a stop in which the sensor was never read
+		 * says nothing: leave it out rather than write a zero. */
+		if (partial && sensor->window.covered_ms == 0 && sensor->window.samples == 0)
+			continue;
+		window_close(&sensor->window, &result);
+		daemon->windows++;
+		if (daemon->mqtt)
+			daemon_publish(daemon, sensor->topic_window,
+			               payload_window(&daemon->identity, sensor->config->name, &result), false);
+		if (daemon->spool) {
+			char line[LINE_MAX_BYTES];
+			int length = lineproto_window(&daemon->identity, sensor->config->name, &result, line, sizeof(line));
+			if (length < 0) {
+				log_error("sensor %s: window %lld does not fit a line", sensor->config->name,
+				          (long long)result.start_ms);
+				continue;
+			}
+			lines[line_count] = strdup(line);
+			if (lines[line_count])
+				line_count++;
+		}
+	}
+	if (line_count > 0) {
+		int r = spool_append(daemon->spool, lines, line_count);
+		if (r < 0)
+			log_error("cannot write %zu points to the spool: %s", line_count, strerror(-r));
+		store_influx_kick(daemon->store);
+	}
+	for (size_t i = 0; i < line_count; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+static int64_t daemon_on_window_end(void *userdata, int64_t now_ms)
+{
+	struct daemon *daemon = userdata;
+	/* More than one boundary may have passed (a suspended board): close
+	 * each window in turn. */
+	while (daemon->sensor_count > 0 &&
+	       daemon->sensors[0].window.start_ms + daemon->window_ms <= now_ms)
+		daemon_close_windows(daemon, false);
+	return daemon_next_multiple(now_ms, daemon->window_ms);
+}
+
+/* ---- stopping ---- */
+
+static uint64_t daemon_mqtt_pending(const struct daemon *daemon)
+{
+	return daemon->mqtt ? mqtt_pending(daemon->mqtt) : 0;
+}
+
+static void daemon_check_drained(struct daemon *daemon)
+{
+	if (daemon->phase == PHASE_RUNNING)
+		return;
+	bool store_done = !daemon->wait_for_store || !daemon->spool || spool_pending(daemon->spool) == 0;
+	if (daemon_mqtt_pending(daemon) > 0 || !store_done)
+		return;
+	if (daemon->phase == PHASE_DRAINING && daemon->mqtt && mqtt_connected(daemon->mqtt)) {
+		/* A clean stop says offline itself; the will is for the rest. */
+		daemon->phase = PHASE_CLOSING;
+		daemon_publish_status(daemon, false);
+		return;
+	}
+	sd_event_exit(daemon->event, 0);
+}
+
+static int daemon_on_deadline(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct daemon *daemon = userdata;
+	(void)source;
+	(void)usec;
+	uint64_t windows_left = daemon->spool ? spool_pending(daemon->spool) : 0;
+	if (!daemon->wait_for_store)
+		windows_left = 0;
+	log_warning("stopping with %llu MQTT messages undelivered%s%llu points kept in the spool for the next run",
+	            (unsigned long long)daemon_mqtt_pending(daemon), windows_left ? " and " : "; ",
+	            (unsigned long long)windows_left);
+	sd_event_exit(daemon->event, daemon->wait_for_store ? EXIT_TEMPFAIL : 0);
+	return 0;
+}
+
+static void daemon_begin_stop(struct daemon *daemon, bool wait_for_store, int timeout_s)
+{
+	if (daemon->phase != PHASE_RUNNING)
+		return;
+	sd_notify(0, "STOPPING=1");
+	daemon->phase = PHASE_DRAINING;
+	daemon->wait_for_store = wait_for_store;
+	/* The open window is flushed as it stands; its coverage tells how much
+	 * of it the sensor was read. */
+	daemon_close_windows(daemon, true);
+	schedule_halt(daemon->schedule);
+
+	uint64_t now;
+	sd_event_now(daemon->event, CLOCK_MONOTONIC, &now);
+	if (sd_event_add_time(daemon->event, &daemon->deadline, CLOCK_MONOTONIC,
+	                      now + (uint64_t)timeout_s * 1000000u, 0, daemon_on_deadline, daemon) < 0)
+		sd_event_exit(daemon->event, 1);
+	daemon_check_drained(daemon);
+}
+
+static void daemon_on_simulation_end(void *userdata)
+{
+	struct daemon *daemon = userdata;
+	log_info("simulated end reached: %llu readings, %llu windows; delivering what is left",
+	         (unsigned long long)daemon->readings, (unsigned long long)daemon->windows);
+	daemon_begin_stop(daemon, true, daemon->config->simulation.drain_timeout_s);
+}
+
+static int daemon_on_signal(sd_event_source *source, const struct signalfd_siginfo *info, void *userdata)
+{
+	struct daemon *daemon = userdata;
+	(void)source;
+	if (info->ssi_signo == SIGHUP) {
+		log_warning("SIGHUP: reloading the configuration is not supported yet; restart tryggd to apply changes");
+		return 0;
+	}
+	log_info("%s: stopping", strsignal((int)info->ssi_signo));
+	daemon_begin_stop(daemon, false, STOP_TIMEOUT_S);
+	return 0;
+}
+
+/* ---- wiring ---- */
+
+static bool daemon_ready(void *userdata)
+{
+	struct daemon *daemon = userdata;
+	if (daemon->mqtt && mqtt_connected(daemon->mqtt) && mqtt_pending(daemon->mqtt) >= MQTT_PENDING_MAX)
+		return false;
+	if (daemon->store && store_influx_available(daemon->store) && spool_pending(daemon->spool) >= SPOOL_PENDING_MAX)
+		return false;
+	return true;
+}
+
+static void daemon_on_progress(void *userdata)
+{
+	struct daemon *daemon = userdata;
+	schedule_kick(daemon->schedule);
+	daemon_check_drained(daemon);
+}
+
+static void daemon_on_mqtt_connected(void *userdata)
+{
+	struct daemon *daemon = userdata;
+	if (daemon->phase == PHASE_RUNNING)
+		daemon_publish_status(daemon, true);
+	schedule_kick(daemon->schedule);
+	daemon_check_drained(daemon);
+}
+
+static int daemon_open_sensors(struct daemon *daemon)
+{
+	const struct config *config = daemon->config;
+	struct driver_env env = {
+		.gateway_id = config->gateway.id,
+		.district = config->gateway.district,
+		.profiles = config->simulation.profiles,
+	};
+	char slug[256];
+	int r = slug_make(config->gateway.district, slug, sizeof(slug));
+	if (r < 0)
+		return r;
+
+	daemon->sensors = calloc(config->sensor_count, sizeof(*daemon->sensors));
+	if (!daemon->sensors)
+		return -ENOMEM;
+	daemon->sensor_count = config->sensor_count;
+	int64_t now = schedule_now(daemon->schedule);
+	for (size_t i = 0; i < config->sensor_count; i++) {
+		struct daemon_sensor *sensor = &daemon->sensors[i];
+		const struct sensor_config *sc = &config->sensors[i];
+		char err[256] = "";
+		sensor->daemon = daemon;
+		sensor->config = sc;
+		sensor->driver = driver_find(sc->driver);
+		if (!sensor->driver)
+			return -ENOENT;   /* config validation rules this out */
+		r = sensor->driver->open(sc, &env, &sensor->state, err, sizeof(err));
+		if (r < 0) {
+			log_error("sensor %s: cannot open (driver %s): %s", sc->name, sc->driver,
+			          err[0] ? err : strerror(-r));
+			return r;
+		}
+		window_init(&sensor->window, sc->type, daemon->window_ms, now);
+		if (asprintf(&sensor->topic_reading, "%s/%s/%s/%s/reading", config->mqtt.topic_prefix, slug,
+		             config->gateway.id, sc->name) < 0 ||
+		    asprintf(&sensor->topic_window, "%s/%s/%s/%s/window", config->mqtt.topic_prefix, slug,
+		             config->gateway.id, sc->name) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < config->sensor_count; i++) {
+		struct daemon_sensor *sensor = &daemon->sensors[i];
+		if (sensor->config->type != SENSOR_LAMP || !sensor->config->light)
+			continue;
+		for (size_t j = 0; j < daemon->sensor_count; j++)
+			if (strcmp(daemon->sensors[j].config->name, sensor->config->light) == 0)
+				sensor->light = &daemon->sensors[j];
+	}
+	if (asprintf(&daemon->topic_status, "%s/%s/%s/status", config->mqtt.topic_prefix, slug,
+	             config->gateway.id) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int daemon_add_timers(struct daemon *daemon)
+{
+	int64_t now = schedule_now(daemon->schedule);
+	int r = schedule_add(daemon->schedule, daemon_next_multiple(now, daemon->window_ms), 0,
+	                     daemon_on_window_end, daemon);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < daemon->sensor_count; i++) {
+		struct daemon_sensor *sensor = &daemon->sensors[i];
+		int64_t interval_ms = (int64_t)sensor->config->interval_s * 1000;
+		/* Light before footfall before lamps at one instant, so a lamp
+		 * sees the darkness measured at that same instant. */
+		int priority = sensor->config->type == SENSOR_LIGHT ? 1 : sensor->config->type == SENSOR_FOOTFALL ? 2 : 3;
+		int64_t first = window_align(now, interval_ms) == now ? now : daemon_next_multiple(now, interval_ms);
+		r = schedule_add(daemon->schedule, first, priority, daemon_on_sample, sensor);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void daemon_free(struct daemon *daemon)
+{
+	for (size_t i = 0; i < daemon->sensor_count; i++) {
+		struct daemon_sensor *sensor = &daemon->sensors[i];
+		if (sensor->state)
+			sensor->driver->close(sensor->state);
+		free(sensor->topic_reading);
+		free(sensor->topic_window);
+	}
+	free(daemon->sensors);
+	free(daemon->topic_status);
+	store_influx_free(daemon->store);
+	mqtt_free(daemon->mqtt);
+	spool_close(daemon->spool);
+	state_close(daemon->state);
+	schedule_free(daemon->schedule);
+	sd_event_source_disable_unref(daemon->deadline);
+	for (size_t i = 0; i < sizeof(daemon->signal_sources) / sizeof(daemon->signal_sources[0]); i++)
+		sd_event_source_disable_unref(daemon->signal_sources[i]);
+	sd_event_unref(daemon->event);
+}
+
+int daemon_run(const struct config *config)
+{
+	struct daemon daemon = {
+		.config = config,
+		.identity = { config->gateway.id, config->gateway.district, config->gateway.site },
+		.window_ms = (int64_t)config->gateway.window_s * 1000,
+	};
+	char err[512] = "";
+	int status = 1;
+	int r;
+
+	r = sd_event_new(&daemon.event);
+	if (r < 0)
+		goto out;
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	sigprocmask(SIG_BLOCK, &signals, NULL);
+	const int numbers[] = { SIGTERM, SIGINT, SIGHUP };
+	for (size_t i = 0; i < 3; i++) {
+		r = sd_event_add_signal(daemon.event, &daemon.signal_sources[i], numbers[i], daemon_on_signal, &daemon);
+		if (r < 0)
+			goto out;
+	}
+
+	r = state_open(config->gateway.state_dir, &daemon.state, err, sizeof(err));
+	if (r < 0) {
+		log_error("state: %s", err);
+		status = EXIT_UNAVAILABLE;
+		goto out;
+	}
+	r = state_sequence_load(daemon.state, &daemon.seq);
+	if (r < 0)
+		goto out;
+	if (config->has_influx) {
+		r = spool_open(state_database(daemon.state), &daemon.spool);
+		if (r < 0)
+			goto out;
+		if (spool_pending(daemon.spool) > 0)
+			log_info("spool: %llu points from an earlier run are waiting",
+			         (unsigned long long)spool_pending(daemon.spool));
+	}
+
+	struct schedule_options options = {
+		.simulated = config->has_simulation,
+		.start_ms = config->simulation.start_ms,
+		.end_ms = config->simulation.end_ms,
+		.speed = config->simulation.speed,
+		.ready = daemon_ready,
+		.on_end = daemon_on_simulation_end,
+		.userdata = &daemon,
+	};
+	r = schedule_new(daemon.event, &options, &daemon.schedule);
+	if (r < 0)
+		goto out;
+	r = daemon_open_sensors(&daemon);
+	if (r < 0) {
+		status = EXIT_UNAVAILABLE;
+		goto out;
+	}
+
+	if (config->has_mqtt) {
+		char *offline = payload_status("offline", NULL, -1);
+		struct mqtt_events events = {
+			.connected = daemon_on_mqtt_connected,
+			.progress = daemon_on_progress,
+			.userdata = &daemon,
+		};
+		r = offline ? mqtt_new(daemon.event, &config->mqtt, config->gateway.id, daemon.topic_status,
+		                       offline, &events, &daemon.mqtt)
+		            : -ENOMEM;
+		free(offline);
+		if (r < 0)
+			goto out;
+		mqtt_start(daemon.mqtt);
+	}
+	if (config->has_influx) {
+		r = store_influx_new(daemon.event, &config->influx, daemon.spool, daemon_on_progress, &daemon,
+		                     &daemon.store);
+		if (r < 0)
+			goto out;
+		store_influx_kick(daemon.store);
+	}
+	r = daemon_add_timers(&daemon);
+	if (r < 0)
+		goto out;
+
+	log_info("gateway %s in %s: %zu sensors, %d s windows, %s", config->gateway.id, config->gateway.district,
+	         daemon.sensor_count, config->gateway.window_s,
+	         config->has_simulation ? "simulated clock" : "real time");
+	sd_notify(0, "READY=1");
+	status = sd_event_loop(daemon.event);
+	if (status < 0) {
+		log_error("event loop: %s", strerror(-status));
+		status = 1;
+	}
+	if (daemon.mqtt)
+		mqtt_disconnect(daemon.mqtt, 1000);
+	struct store_counters sent = daemon.store ? store_influx_counters(daemon.store) : (struct store_counters){ 0 };
+	struct mqtt_counters published = daemon.mqtt ? mqtt_counters(daemon.mqtt) : (struct mqtt_counters){ 0 };
+	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu dropped, %llu points stored",
+	         (unsigned long long)daemon.readings, (unsigned long long)daemon.windows,
+	         (unsigned long long)published.published, (unsigned long long)(daemon.mqtt_dropped + published.failed),
+	         (unsigned long long)sent.sent);
+	r = 0;
+out:
+	if (r < 0 && status == 1)
+		log_error("cannot start: %s", strerror(-r));
+	daemon_free(&daemon);
+	return status;
+}

@@ -1,0 +1,82 @@
+/* main.c — the tryggd program: command line, configuration, then the
+ * daemon (daemon.c). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "daemon.h"
+
+#define DEFAULT_CONFIG "/etc/tryggd/tryggd.conf"
+
+static void print_help(FILE *out)
+{
+	fprintf(out,
+	        "Usage: tryggd [-c FILE] [--check]\n"
+	        "\n"
+	        "MQTT gateway for lighting and footfall sensors in public places.\n"
+	        "\n"
+	        "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+	        "      --check        validate the configuration, print a summary, exit\n"
+	        "      --version      print the version and exit\n"
+	        "  -h, --help         print this help and exit\n"
+	        "\n"
+	        "Exit status: 0 stopped cleanly; 78 invalid configuration; 69 a sensor or the\n"
+	        "state directory could not be opened; 75 a simulation ended with data undelivered.\n"
+	        "Signals: SIGTERM/SIGINT stop gracefully (open window flushed, spool kept).\n");
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPTION_CHECK = 256, OPTION_VERSION };
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, OPTION_CHECK },
+		{ "version", no_argument, NULL, OPTION_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = DEFAULT_CONFIG;
+	int check = 0, option;
+
+	while ((option = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (option) {
+		case 'c':
+			path = optarg;
+			break;
+		case OPTION_CHECK:
+			check = 1;
+			break;
+		case OPTION_VERSION:
+			printf("tryggd %s\n", TRYGGD_VERSION);
+			return 0;
+		case 'h':
+			print_help(stdout);
+			return 0;
+		default:
+			print_help(stderr);
+			return 64;  /* EX_USAGE */
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tryggd: unexpected argument '%s'\n", argv[optind]);
+		return 64;
+	}
+
+	struct config config;
+	if (config_load(path, &config, stderr) < 0)
+		return EXIT_CONFIG;
+	if (check) {
+		config_print_summary(&config, stdout);
+		config_free(&config);
+		return 0;
+	}
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int status = daemon_run(&config);
+	curl_global_cleanup();
+	config_free(&config);
+	return status;
+}

@@ -1,0 +1,194 @@
+/* schedule.c — see schedule.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "schedule.h"
+
+struct schedule_timer {
+	int64_t due_ms;          /* < 0: stopped */
+	int priority;
+	schedule_callback callback;
+	void *userdata;
+};
+
+struct schedule {
+	struct schedule_options options;
+	sd_event *event;
+	sd_event_source *source;
+	struct schedule_timer *timers;
+	size_t timer_count;
+	int64_t virtual_now_ms;
+	uint64_t origin_monotonic_us;  /* real time at which virtual start was */
+	bool ended, halted;
+};
+
+static int64_t realtime_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t schedule_now(const struct schedule *schedule)
+{
+	return schedule->options.simulated ? schedule->virtual_now_ms : realtime_ms();
+}
+
+static struct schedule_timer *schedule_earliest(struct schedule *schedule)
+{
+	struct schedule_timer *best = NULL;
+	for (size_t i = 0; i < schedule->timer_count; i++) {
+		struct schedule_timer *t = &schedule->timers[i];
+		if (t->due_ms < 0)
+			continue;
+		if (!best || t->due_ms < best->due_ms ||
+		    (t->due_ms == best->due_ms && t->priority < best->priority))
+			best = t;
+	}
+	return best;
+}
+
+static void schedule_arm(struct schedule *schedule)
+{
+	struct schedule_timer *next = schedule_earliest(schedule);
+	if (schedule->halted || schedule->ended || (!next && !schedule->options.simulated)) {
+		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+		return;
+	}
+
+	uint64_t when_us;
+	if (!schedule->options.simulated) {
+		when_us = (uint64_t)next->due_ms * 1000;
+	} else if (!next || (schedule->options.end_ms && next->due_ms > schedule->options.end_ms)) {
+		when_us = 1;  /* the end: at once */
+	} else if (schedule->options.ready && !schedule->options.ready(schedule->options.userdata)) {
+		/* Backpressure: wait for schedule_kick(). */
+		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+		return;
+	} else if (schedule->options.speed > 0) {
+		double virtual_us = (double)(next->due_ms - schedule->options.start_ms) * 1000.0;
+		when_us = schedule->origin_monotonic_us + (uint64_t)(virtual_us / schedule->options.speed);
+		if (when_us == 0)
+			when_us = 1;
+	} else {
+		when_us = 1;  /* in the past: fires on the next loop iteration, after pending I/O */
+	}
+	sd_event_source_set_time(schedule->source, when_us);
+	sd_event_source_set_enabled(schedule->source, SD_EVENT_ONESHOT);
+}
+
+static void schedule_fire(struct schedule *schedule, struct schedule_timer *t, int64_t now_ms)
+{
+	/* By index: the callback may add timers, which moves the array. */
+	size_t index = (size_t)(t - schedule->timers);
+	int64_t next = t->callback(t->userdata, now_ms);
+	/* A callback that returns a time not after now would spin. */
+	schedule->timers[index].due_ms = next > now_ms ? next : -1;
+}
+
+static int schedule_on_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct schedule *schedule = userdata;
+	(void)source;
+	(void)usec;
+
+	if (schedule->halted)
+		return 0;
+	if (!schedule->options.simulated) {
+		int64_t now = realtime_ms();
+		struct schedule_timer *t;
+		while (!schedule->halted && (t = schedule_earliest(schedule)) && t->due_ms <= now)
+			schedule_fire(schedule, t, now);
+		schedule_arm(schedule);
+		return 0;
+	}
+
+	struct schedule_timer *t = schedule_earliest(schedule);
+	if (!t || (schedule->options.end_ms && t->due_ms > schedule->options.end_ms)) {
+		if (schedule->options.end_ms)
+			schedule->virtual_now_ms = schedule->options.end_ms;
+		schedule->ended = true;
+		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+		if (schedule->options.on_end)
+			schedule->options.on_end(schedule->options.userdata);
+		return 0;
+	}
+	if (schedule->options.ready && !schedule->options.ready(schedule->options.userdata)) {
+		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+		return 0;
+	}
+	/* Run every timer due at this instant, in priority order, then yield
+	 * to the loop so I/O gets its turn between virtual instants. */
+	int64_t instant = t->due_ms;
+	schedule->virtual_now_ms = instant;
+	while (!schedule->halted && (t = schedule_earliest(schedule)) && t->due_ms == instant)
+		schedule_fire(schedule, t, instant);
+	schedule_arm(schedule);
+	return 0;
+}
+
+int schedule_new(sd_event *event, const struct schedule_options *options, struct schedule **out)
+{
+	int r;
+	struct schedule *schedule = calloc(1, sizeof(*schedule));
+	if (!schedule)
+		return -ENOMEM;
+	schedule->options = *options;
+	schedule->event = sd_event_ref(event);
+	schedule->virtual_now_ms = options->start_ms;
+
+	clockid_t clock = options->simulated ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+	r = sd_event_now(event, CLOCK_MONOTONIC, &schedule->origin_monotonic_us);
+	if (r < 0)
+		goto fail;
+	/* Accuracy 1 ms: sd-event would otherwise coalesce wake-ups by up to
+	 * 250 ms, which would shift real-time samples. */
+	r = sd_event_add_time(event, &schedule->source, clock, 1, 1000, schedule_on_timer, schedule);
+	if (r < 0)
+		goto fail;
+	sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+	*out = schedule;
+	return 0;
+fail:
+	schedule_free(schedule);
+	return r;
+}
+
+void schedule_free(struct schedule *schedule)
+{
+	if (!schedule)
+		return;
+	sd_event_source_disable_unref(schedule->source);
+	sd_event_unref(schedule->event);
+	free(schedule->timers);
+	free(schedule);
+}
+
+int schedule_add(struct schedule *schedule, int64_t due_ms, int priority,
+                 schedule_callback callback, void *userdata)
+{
+	struct schedule_timer *timers = reallocarray(schedule->timers, schedule->timer_count + 1,
+	                                             sizeof(*timers));
+	if (!timers)
+		return -ENOMEM;
+	schedule->timers = timers;
+	timers[schedule->timer_count++] = (struct schedule_timer){
+		.due_ms = due_ms, .priority = priority, .callback = callback, .userdata = userdata,
+	};
+	schedule_arm(schedule);
+	return 0;
+}
+
+void schedule_kick(struct schedule *schedule)
+{
+	if (!schedule->halted && !schedule->ended &&
+	    sd_event_source_get_enabled(schedule->source, NULL) == 0)
+		schedule_arm(schedule);
+}
+
+void schedule_halt(struct schedule *schedule)
+{
+	schedule->halted = true;
+	sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+}

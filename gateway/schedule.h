@@ -1,0 +1,52 @@
+/* schedule.h — tryggd's clock and the timers that run on it.
+ *
+ * Everything that reads time asks the schedule.  In real time the clock is
+ * CLOCK_REALTIME and a timer fires when its due time has come.  In a
+ * simulation the clock is virtual: it jumps from one due time to the next,
+ * paced by `speed` virtual seconds per real second, or at speed 0 as fast as
+ * the pipeline drains: before each step it asks ready() and, when the answer
+ * is no, waits for schedule_kick().  Timers fire at exactly their due time
+ * in virtual time, so a simulated run is the same at any speed.
+ *
+ * One sd-event timer source drives all timers.  The schedule owns its
+ * timers; callers keep borrowed struct schedule_timer pointers. */
+#ifndef TRYGGD_SCHEDULE_H
+#define TRYGGD_SCHEDULE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+struct schedule;
+struct schedule_timer;
+
+/* Called at the timer's due time (now_ms == due in a simulation).  Returns
+ * the next due time (must be > now_ms), or a negative number to stop. */
+typedef int64_t (*schedule_callback)(void *userdata, int64_t now_ms);
+
+struct schedule_options {
+	bool simulated;
+	int64_t start_ms, end_ms;    /* simulation: virtual start, end (0 = none) */
+	double speed;                /* simulation: virtual s per real s, 0 = drain-paced */
+	bool (*ready)(void *userdata);       /* simulation: may the clock advance? */
+	void (*on_end)(void *userdata);      /* simulation: the virtual end was reached */
+	void *userdata;
+};
+
+int schedule_new(sd_event *event, const struct schedule_options *options, struct schedule **out);
+void schedule_free(struct schedule *schedule);
+
+int64_t schedule_now(const struct schedule *schedule);
+
+/* Add a timer; among timers due at the same time, lower priority runs first. */
+int schedule_add(struct schedule *schedule, int64_t due_ms, int priority,
+                 schedule_callback callback, void *userdata);
+
+/* The pipeline drained: let a waiting simulated clock go on. */
+void schedule_kick(struct schedule *schedule);
+
+/* Stop firing timers (shutdown). */
+void schedule_halt(struct schedule *schedule);
+
+#endif

@@ -1,0 +1,130 @@
+/* window.c — see window.h. */
+#include <string.h>
+
+#include "window.h"
+
+int64_t window_align(int64_t t_ms, int64_t length_ms)
+{
+	/* Floor division, so times before the epoch align the same way. */
+	int64_t q = t_ms / length_ms;
+	if (t_ms % length_ms != 0 && t_ms < 0)
+		q--;
+	return q * length_ms;
+}
+
+static void window_reset(struct window *w, int64_t start_ms)
+{
+	w->start_ms = start_ms;
+	w->covered_ms = 0;
+	w->samples = 0;
+	w->count = w->in = w->out = 0;
+	w->has_direction = false;
+	w->lux_min = w->lux_max = w->lux_sum = 0;
+	w->dark_ms = w->on_ms = w->fault_ms = 0;
+}
+
+void window_init(struct window *w, enum sensor_type type, int64_t length_ms, int64_t now_ms)
+{
+	memset(w, 0, sizeof(*w));
+	w->type = type;
+	w->length_ms = length_ms;
+	window_reset(w, window_align(now_ms, length_ms));
+}
+
+/* Split the span [t, t + span) at the open window's end: returns the part
+ * inside, stores the part beyond in *beyond. */
+static int64_t window_split(const struct window *w, int64_t t_ms, int64_t span_ms, int64_t *beyond)
+{
+	int64_t end = w->start_ms + w->length_ms;
+	int64_t stop = t_ms + span_ms;
+	if (t_ms < w->start_ms)
+		t_ms = w->start_ms;
+	*beyond = stop > end ? stop - (t_ms > end ? t_ms : end) : 0;
+	if (stop > end)
+		stop = end;
+	return stop > t_ms ? stop - t_ms : 0;
+}
+
+static void window_credit(struct window *w, int64_t t_ms, int64_t span_ms,
+                          int64_t *total, int64_t *carry)
+{
+	int64_t beyond;
+	*total += window_split(w, t_ms, span_ms, &beyond);
+	*carry += beyond;
+}
+
+void window_add_footfall(struct window *w, int64_t t_ms, int64_t span_ms,
+                         uint64_t count, bool has_direction, uint64_t in, uint64_t out)
+{
+	window_credit(w, t_ms, span_ms, &w->covered_ms, &w->carry_covered_ms);
+	w->samples++;
+	w->count += count;
+	if (has_direction) {
+		w->has_direction = true;
+		w->in += in;
+		w->out += out;
+	}
+}
+
+void window_add_light(struct window *w, int64_t t_ms, int64_t span_ms, double lux, bool dark)
+{
+	window_credit(w, t_ms, span_ms, &w->covered_ms, &w->carry_covered_ms);
+	if (dark)
+		window_credit(w, t_ms, span_ms, &w->dark_ms, &w->carry_dark_ms);
+	if (w->samples == 0 || lux < w->lux_min)
+		w->lux_min = lux;
+	if (w->samples == 0 || lux > w->lux_max)
+		w->lux_max = lux;
+	w->lux_sum += lux;
+	w->samples++;
+}
+
+void window_add_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault)
+{
+	window_credit(w, t_ms, span_ms, &w->covered_ms, &w->carry_covered_ms);
+	if (on)
+		window_credit(w, t_ms, span_ms, &w->on_ms, &w->carry_on_ms);
+	if (fault)
+		window_credit(w, t_ms, span_ms, &w->fault_ms, &w->carry_fault_ms);
+	w->samples++;
+}
+
+/* A carry longer than a whole window (interval > window) is credited one
+ * window at a time. */
+static int64_t window_take_carry(int64_t *carry, int64_t length_ms)
+{
+	int64_t taken = *carry > length_ms ? length_ms : *carry;
+	*carry -= taken;
+	return taken;
+}
+
+void window_close(struct window *w, struct window_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = w->type;
+	out->start_ms = w->start_ms;
+	out->end_ms = w->start_ms + w->length_ms;
+	out->coverage = (double)w->covered_ms / (double)w->length_ms;
+	if (out->coverage > 1.0)
+		out->coverage = 1.0;
+	out->samples = w->samples;
+	out->count = w->count;
+	out->has_direction = w->has_direction;
+	out->in = w->in;
+	out->out = w->out;
+	if (w->samples > 0) {
+		out->lux_min = w->lux_min;
+		out->lux_max = w->lux_max;
+		out->lux_mean = w->lux_sum / w->samples;
+	}
+	/* Seconds, rounded: spans are whole milliseconds. */
+	out->dark_s = (w->dark_ms + 500) / 1000;
+	out->on_s = (w->on_ms + 500) / 1000;
+	out->fault_s = (w->fault_ms + 500) / 1000;
+
+	window_reset(w, out->end_ms);
+	w->covered_ms = window_take_carry(&w->carry_covered_ms, w->length_ms);
+	w->dark_ms = window_take_carry(&w->carry_dark_ms, w->length_ms);
+	w->on_ms = window_take_carry(&w->carry_on_ms, w->length_ms);
+	w->fault_ms = window_take_carry(&w->carry_fault_ms, w->length_ms);
+}

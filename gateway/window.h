@@ -1,0 +1,66 @@
+/* window.h — aggregation of one sensor's samples into aligned time windows.
+ *
+ * Windows are [start, start + length) with start a multiple of length since
+ * the Unix epoch, UTC.  Every sample stands for the interval after it
+ * ([t, t + interval)); the part of that span inside the window is credited
+ * to it (coverage, dark_s, on_s, fault_s) and the part past the window's end
+ * is carried into the next one, so coverage is exact whatever the interval.
+ * A struct window is a plain value owned by whoever embeds it. */
+#ifndef TRYGGD_WINDOW_H
+#define TRYGGD_WINDOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* One closed window of one sensor: what goes to MQTT and to the store. */
+struct window_result {
+	enum sensor_type type;
+	int64_t start_ms, end_ms;
+	double coverage;             /* 0..1: share of the window the sensor was up and read */
+	unsigned samples;
+	/* footfall */
+	uint64_t count;
+	bool has_direction;
+	uint64_t in, out;
+	/* light (lux_* meaningful only when samples > 0) */
+	double lux_min, lux_mean, lux_max;
+	int64_t dark_s;
+	/* lamp */
+	int64_t on_s, fault_s;
+};
+
+struct window {
+	enum sensor_type type;
+	int64_t length_ms;
+	int64_t start_ms;            /* start of the open window */
+	int64_t covered_ms;          /* credited to the open window so far */
+	int64_t carry_covered_ms;    /* spans that reach past the open window */
+	int64_t carry_dark_ms, carry_on_ms, carry_fault_ms;
+	unsigned samples;
+	uint64_t count, in, out;
+	bool has_direction;
+	double lux_min, lux_max, lux_sum;
+	int64_t dark_ms, on_ms, fault_ms;
+};
+
+/* The start of the window that holds t. */
+int64_t window_align(int64_t t_ms, int64_t length_ms);
+
+/* Open the window that holds now_ms. */
+void window_init(struct window *w, enum sensor_type type, int64_t length_ms, int64_t now_ms);
+
+/* Add a sample taken at t_ms (inside the open window) that stands for the
+ * following span_ms.  dark: light below dark_lux; for a lamp, fault: the lamp
+ * was off while its paired light sensor read dark. */
+void window_add_footfall(struct window *w, int64_t t_ms, int64_t span_ms,
+                         uint64_t count, bool has_direction, uint64_t in, uint64_t out);
+void window_add_light(struct window *w, int64_t t_ms, int64_t span_ms, double lux, bool dark);
+void window_add_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault);
+
+/* Close the open window: fill *out and open the next one (start + length),
+ * which starts with what was carried over. */
+void window_close(struct window *w, struct window_result *out);
+
+#endif
