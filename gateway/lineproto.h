@@ -8,6 +8,7 @@
 #ifndef TRYGGD_LINEPROTO_H
 #define TRYGGD_LINEPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "identity.h"
@@ -18,8 +19,14 @@
 int lineproto_window(const struct identity *id, const char *sensor,
                      const struct window_result *w, char *out, size_t out_size);
 
-/* Escape a tag key, tag value or field key (comma, '=', space, backslash
- * escaped). Returns the length or -ENOSPC. */
+/* Escape a tag key, tag value or field key for InfluxDB 1.x: comma, '=' and
+ * space get a backslash; a backslash is written as it is, since 1.x does not
+ * unescape "\\" (see lineproto.c for the two cases that cannot round-trip,
+ * which config validation refuses).  Returns the length or -ENOSPC. */
 int lineproto_escape_tag(const char *text, char *out, size_t out_size);
+
+/* Whether InfluxDB 1.x stores text as a tag value byte for byte: not when
+ * it ends in a backslash or has a backslash right before ',', ' ' or '='. */
+bool lineproto_tag_value_exact(const char *text);
 
 #endif

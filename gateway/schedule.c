@@ -60,7 +60,7 @@ static void schedule_arm(struct schedule *schedule)
 	uint64_t when_us;
 	if (!schedule->options.simulated) {
 		when_us = (uint64_t)next->due_ms * 1000;
-	} else if (!next || (schedule->options.end_ms && next->due_ms > schedule->options.end_ms)) {
+	} else if (!next || (schedule->options.end_ms && next->due_ms >= schedule->options.end_ms)) {
 		when_us = 1;  /* the end: at once */
 	} else if (schedule->options.ready && !schedule->options.ready(schedule->options.userdata)) {
 		/* Backpressure: wait for schedule_kick(). */
@@ -105,7 +105,9 @@ static int schedule_on_timer(sd_event_source *source, uint64_t usec, void *userd
 	}
 
 	struct schedule_timer *t = schedule_earliest(schedule);
-	if (!t || (schedule->options.end_ms && t->due_ms > schedule->options.end_ms)) {
+	/* The end is exclusive: what is due at the end instant belongs to
+	 * after it (a sample at the end would open a window past it). */
+	if (!t || (schedule->options.end_ms && t->due_ms >= schedule->options.end_ms)) {
 		if (schedule->options.end_ms)
 			schedule->virtual_now_ms = schedule->options.end_ms;
 		schedule->ended = true;

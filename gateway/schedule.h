@@ -27,7 +27,7 @@ typedef int64_t (*schedule_callback)(void *userdata, int64_t now_ms);
 
 struct schedule_options {
 	bool simulated;
-	int64_t start_ms, end_ms;    /* simulation: virtual start, end (0 = none) */
+	int64_t start_ms, end_ms;    /* simulation: virtual start, end (exclusive; 0 = none) */
 	double speed;                /* simulation: virtual s per real s, 0 = drain-paced */
 	bool (*ready)(void *userdata);       /* simulation: may the clock advance? */
 	void (*on_end)(void *userdata);      /* simulation: the virtual end was reached */

@@ -1,0 +1,250 @@
+/* lineproto.c — InfluxDB line protocol for closed windows (see lineproto.h).
+ *
+ * How tag values are escaped, and why: tested against a real influxd 1.6.7
+ * (HTTP /write, precision=s, read back with SELECT and SHOW TAG VALUES).
+ *
+ *  - ',', ' ' and '=' get a backslash in front.  1.6 turns "\," "\ " "\="
+ *    back into the character; with that alone, commas, quotes, '=', spaces,
+ *    '+', '#', '/', emoji, "Å", leading and trailing spaces, ",a" and "=a"
+ *    all come back byte for byte.
+ *  - A backslash is written as it is.  1.6 never unescapes "\\" in a tag, so
+ *    doubling it (what the documentation suggests) stores two: "a\b" written
+ *    as "a\\b" is stored as "a\\b".  Written bare, "a\b", "\a", "a\\b" come
+ *    back exactly.
+ *  - A value cannot end in a backslash.  The tag parser takes any ',' or ' '
+ *    right after a backslash as escaped, whatever came before, so "a\" (or
+ *    "a\\", or "\") swallows the separator and the whole point is refused
+ *    (400 "invalid tag format"; in a batch, "partial write", that line lost).
+ *    Trailing backslashes are therefore dropped: "a\" is stored as "a", and
+ *    a value of nothing but backslashes becomes empty; lineproto_window then
+ *    leaves that tag out, which InfluxDB treats the same as an empty tag.
+ *  - A run of backslashes right before ',', ' ' or '=' must be even.  The
+ *    server splits the body into lines with a second scanner that skips a
+ *    backslash and the byte after it; an odd run pairs its last backslash
+ *    with our escape and sees a bare space, so it thinks the fields have
+ *    begun, and with a '"' and a bare-looking '=' later in the line (e.g.
+ *    district a\ b with site x\=" — both taken literally) it takes the
+ *    newline for part of a string: that point and every later one in the
+ *    batch are refused (400 "point is invalid", nothing written).  The
+ *    value on its own would round-trip ("a\,b" written "a\\,b" comes back
+ *    "a\,b"), but one hostile value must not cost other points, so an odd
+ *    run gets one backslash more: "a\ b" is stored as "a\\ b", "a\,b" as
+ *    "a\\,b", "a\=b" as "a\\=b".  Even runs ("a\\ b") round-trip and are safe.
+ *
+ * So every value round-trips exactly unless it ends in a backslash or has an
+ * odd run of backslashes right before a comma, space or '='.  Config
+ * validation refuses district and site values with a backslash at the end
+ * or right before one of those (lineproto_tag_value_exact), so what a
+ * planner queries is exactly what the technician wrote.
+ *
+ * Numbers: integers carry the 'i' suffix; floats are printed with the
+ * fewest digits that strtod reads back to the same double (an integral
+ * float like 1 stays a float: without 'i' line protocol reads it as one).
+ * Printing relies on the "C" numeric locale, which tryggd never changes. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "lineproto.h"
+
+/* A line being written into the caller's buffer; once it does not fit, it
+ * only counts, so the caller learns -ENOSPC without a half-written line. */
+struct line_writer {
+	char *out;
+	size_t size;
+	size_t length;
+};
+
+static void writer_append(struct line_writer *writer, const char *text, size_t length)
+{
+	if (writer->length + length < writer->size)
+		memcpy(writer->out + writer->length, text, length);
+	writer->length += length;
+}
+
+static void writer_append_text(struct line_writer *writer, const char *text)
+{
+	writer_append(writer, text, strlen(text));
+}
+
+static void writer_printf(struct line_writer *writer, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void writer_printf(struct line_writer *writer, const char *format, ...)
+{
+	char buffer[64];
+	va_list arguments;
+	va_start(arguments, format);
+	int length = vsnprintf(buffer, sizeof(buffer), format, arguments);
+	va_end(arguments);
+	if (length > 0)
+		writer_append(writer, buffer, (size_t)length < sizeof(buffer) ? (size_t)length
+		                                                                   : sizeof(buffer) - 1);
+}
+
+static bool is_tag_special(char character)
+{
+	return character == ',' || character == ' ' || character == '=';
+}
+
+/* See the top of the file for why backslashes are treated this way. */
+static void writer_append_escaped(struct line_writer *writer, const char *text)
+{
+	size_t end = strlen(text);
+	while (end > 0 && text[end - 1] == '\\')
+		end--;
+	for (size_t i = 0; i < end;) {
+		if (text[i] == '\\') {
+			size_t run = 0;
+			while (i + run < end && text[i + run] == '\\')
+				run++;
+			writer_append(writer, text + i, run);
+			if (run % 2 == 1 && is_tag_special(text[i + run]))
+				writer_append(writer, "\\", 1);
+			i += run;
+			continue;
+		}
+		if (is_tag_special(text[i]))
+			writer_append(writer, "\\", 1);
+		writer_append(writer, text + i, 1);
+		i++;
+	}
+}
+
+static int writer_finish(struct line_writer *writer)
+{
+	if (writer->length >= writer->size || writer->length > INT_MAX) {
+		if (writer->size > 0)
+			writer->out[0] = '\0';
+		return -ENOSPC;
+	}
+	writer->out[writer->length] = '\0';
+	return (int)writer->length;
+}
+
+int lineproto_escape_tag(const char *text, char *out, size_t out_size)
+{
+	struct line_writer writer = { .out = out, .size = out_size, .length = 0 };
+	writer_append_escaped(&writer, text);
+	return writer_finish(&writer);
+}
+
+static void writer_append_tag(struct line_writer *writer, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	/* A value that escapes to nothing (empty, or only backslashes) would
+	 * make the point invalid; InfluxDB reads an absent tag as empty anyway. */
+	struct line_writer probe = { .out = NULL, .size = 0, .length = 0 };
+	writer_append_escaped(&probe, value);
+	if (probe.length == 0)
+		return;
+	writer_append(writer, ",", 1);
+	writer_append_text(writer, key);
+	writer_append(writer, "=", 1);
+	writer_append_escaped(writer, value);
+}
+
+/* Fields after the first are preceded by a comma. */
+struct field_list {
+	struct line_writer *writer;
+	bool first;
+};
+
+static void field_key(struct field_list *fields, const char *key)
+{
+	writer_append(fields->writer, fields->first ? " " : ",", 1);
+	fields->first = false;
+	writer_append_text(fields->writer, key);
+	writer_append(fields->writer, "=", 1);
+}
+
+static void field_integer(struct field_list *fields, const char *key, int64_t value)
+{
+	field_key(fields, key);
+	writer_printf(fields->writer, "%" PRId64 "i", value);
+}
+
+/* Line protocol integers are signed 64-bit; a counter beyond that cannot
+ * happen in practice, but must not produce a point the server refuses. */
+static void field_unsigned(struct field_list *fields, const char *key, uint64_t value)
+{
+	field_integer(fields, key, value > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)value);
+}
+
+static void field_float(struct field_list *fields, const char *key, double value)
+{
+	/* NaN and infinities have no line protocol spelling: the field is left
+	 * out rather than the point refused.  Every point keeps an integer
+	 * field, so it never ends up without fields. */
+	if (!isfinite(value))
+		return;
+	char text[32];
+	for (int precision = 15; precision <= 17; precision++) {
+		snprintf(text, sizeof(text), "%.*g", precision, value);
+		if (strtod(text, NULL) == value)
+			break;
+	}
+	field_key(fields, key);
+	writer_append_text(fields->writer, text);
+}
+
+int lineproto_window(const struct identity *id, const char *sensor,
+                     const struct window_result *w, char *out, size_t out_size)
+{
+	struct line_writer writer = { .out = out, .size = out_size, .length = 0 };
+	struct field_list fields = { .writer = &writer, .first = true };
+
+	writer_append_text(&writer, sensor_type_name(w->type));
+	/* Tags in key order: the server sorts them anyway, but sorted input
+	 * spares it the work on every point. */
+	writer_append_tag(&writer, "district", id->district);
+	writer_append_tag(&writer, "gateway", id->gateway);
+	writer_append_tag(&writer, "sensor", sensor);
+	writer_append_tag(&writer, "site", id->site);
+
+	switch (w->type) {
+	case SENSOR_FOOTFALL:
+		field_unsigned(&fields, "count", w->count);
+		if (w->has_direction) {
+			field_unsigned(&fields, "in", w->in);
+			field_unsigned(&fields, "out", w->out);
+		}
+		break;
+	case SENSOR_LIGHT:
+		if (w->samples > 0) {
+			field_float(&fields, "lux_min", w->lux_min);
+			field_float(&fields, "lux_mean", w->lux_mean);
+			field_float(&fields, "lux_max", w->lux_max);
+		}
+		field_integer(&fields, "dark_s", w->dark_s);
+		field_integer(&fields, "samples", w->samples);
+		break;
+	case SENSOR_LAMP:
+		field_integer(&fields, "on_s", w->on_s);
+		field_integer(&fields, "fault_s", w->fault_s);
+		field_integer(&fields, "samples", w->samples);
+		break;
+	}
+	field_float(&fields, "coverage", w->coverage);
+
+	/* The store writer sends precision=s. */
+	int64_t start_s = w->start_ms / 1000 - (w->start_ms % 1000 < 0);
+	writer_printf(&writer, " %" PRId64 "\n", start_s);
+	return writer_finish(&writer);
+}
+
+bool lineproto_tag_value_exact(const char *text)
+{
+	for (const char *p = text; *p; p++)
+		if (*p == '\\' && (p[1] == '\0' || p[1] == ',' || p[1] == ' ' || p[1] == '='))
+			return false;
+	return true;
+}

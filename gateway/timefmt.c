@@ -1,0 +1,161 @@
+/* timefmt.c — the two time formats of the interface (see timefmt.h).
+ *
+ * Calendar arithmetic is done here, on int64 day numbers, rather than with
+ * gmtime_r/timegm: those work on time_t and struct tm, which normalise out of
+ * range fields (Feb 30 → Mar 2) where a strict parser has to refuse them, and
+ * nothing here should depend on the TZ environment. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "timefmt.h"
+
+#define MS_PER_SECOND INT64_C(1000)
+#define SECONDS_PER_DAY INT64_C(86400)
+
+/* Division rounding towards minus infinity, so that times before 1970 fall
+ * into the right second and day (C division rounds towards zero). */
+static int64_t floor_divide(int64_t numerator, int64_t denominator)
+{
+	int64_t quotient = numerator / denominator;
+	if (numerator % denominator != 0 && ((numerator < 0) != (denominator < 0)))
+		quotient--;
+	return quotient;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil: eras of 400 years starting on March 1st). */
+static int64_t days_from_civil(int64_t year, int month, int day)
+{
+	year -= month <= 2;
+	int64_t era = floor_divide(year, 400);
+	int64_t year_of_era = year - era * 400;
+	int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+	int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+	return era * 146097 + day_of_era - 719468;
+}
+
+/* The inverse of days_from_civil. */
+static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+{
+	days += 719468;
+	int64_t era = floor_divide(days, 146097);
+	int64_t day_of_era = days - era * 146097;
+	int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
+	                       day_of_era / 146096) / 365;
+	int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+	int64_t month_index = (5 * day_of_year + 2) / 153;   /* 0 = March */
+	*day = (int)(day_of_year - (153 * month_index + 2) / 5 + 1);
+	*month = (int)(month_index < 10 ? month_index + 3 : month_index - 9);
+	*year = year_of_era + era * 400 + (*month <= 2);
+}
+
+void timefmt_rfc3339(int64_t t_ms, char out[TIMEFMT_RFC3339_SIZE])
+{
+	int64_t seconds = floor_divide(t_ms, MS_PER_SECOND);
+	/* Not t_ms - seconds * 1000: for INT64_MIN that product overflows. */
+	int64_t milliseconds = t_ms % MS_PER_SECOND;
+	if (milliseconds < 0)
+		milliseconds += MS_PER_SECOND;
+	int64_t days = floor_divide(seconds, SECONDS_PER_DAY);
+	int64_t second_of_day = seconds - days * SECONDS_PER_DAY;
+	int64_t year;
+	int month, day;
+	civil_from_days(days, &year, &month, &day);
+	/* Even INT64_MIN ms (year -292275055) fits: at most 30 characters.
+	 * Should that ever be wrong, an empty string is better than a time cut
+	 * short that still looks like one. */
+	int length = snprintf(out, TIMEFMT_RFC3339_SIZE,
+	                      "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%03dZ", year, month, day,
+	                      (int)(second_of_day / 3600), (int)(second_of_day / 60 % 60),
+	                      (int)(second_of_day % 60), (int)milliseconds);
+	if (length < 0 || length >= TIMEFMT_RFC3339_SIZE)
+		out[0] = '\0';
+}
+
+static bool is_leap_year(int year)
+{
+	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+static int days_in_month(int year, int month)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	return month == 2 && is_leap_year(year) ? 29 : days[month - 1];
+}
+
+/* Read exactly count decimal digits at *cursor and advance past them. */
+static bool parse_digits(const char **cursor, int count, int *value)
+{
+	int result = 0;
+	for (int i = 0; i < count; i++) {
+		char digit = (*cursor)[i];
+		if (digit < '0' || digit > '9')
+			return false;
+		result = result * 10 + (digit - '0');
+	}
+	*cursor += count;
+	*value = result;
+	return true;
+}
+
+static bool parse_literal(const char **cursor, char expected)
+{
+	if (**cursor != expected)
+		return false;
+	(*cursor)++;
+	return true;
+}
+
+int timefmt_parse_iso8601(const char *text, int64_t *t_ms)
+{
+	if (text == NULL || t_ms == NULL)
+		return -EINVAL;
+	const char *cursor = text;
+	int year, month, day, hour = 0, minute = 0, second = 0, millisecond = 0;
+
+	if (!parse_digits(&cursor, 4, &year) || !parse_literal(&cursor, '-') ||
+	    !parse_digits(&cursor, 2, &month) || !parse_literal(&cursor, '-') ||
+	    !parse_digits(&cursor, 2, &day))
+		return -EINVAL;
+	if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+		return -EINVAL;
+
+	if (*cursor != '\0') {
+		if (!parse_literal(&cursor, 'T') || !parse_digits(&cursor, 2, &hour) ||
+		    !parse_literal(&cursor, ':') || !parse_digits(&cursor, 2, &minute))
+			return -EINVAL;
+		if (parse_literal(&cursor, ':')) {
+			if (!parse_digits(&cursor, 2, &second))
+				return -EINVAL;
+			if (parse_literal(&cursor, '.')) {
+				/* One to three digits: a finer fraction would be
+				 * silently dropped, so it is refused instead. */
+				int digits = 0;
+				while (digits < 3 && cursor[digits] >= '0' && cursor[digits] <= '9')
+					digits++;
+				if (digits == 0 || !parse_digits(&cursor, digits, &millisecond))
+					return -EINVAL;
+				for (int i = digits; i < 3; i++)
+					millisecond *= 10;
+			}
+		}
+		/* A time without a zone would be local time: refused, not guessed. */
+		if (*cursor == 'Z')
+			cursor++;
+		else if (cursor[0] == '+' && cursor[1] == '0' && cursor[2] == '0' && cursor[3] == ':' &&
+		         cursor[4] == '0' && cursor[5] == '0')
+			cursor += 6;
+		else
+			return -EINVAL;
+		/* Leap seconds (:60) are refused: Unix time has no place for them. */
+		if (hour > 23 || minute > 59 || second > 59 || *cursor != '\0')
+			return -EINVAL;
+	}
+
+	int64_t days = days_from_civil(year, month, day);
+	*t_ms = ((days * SECONDS_PER_DAY) + hour * 3600 + minute * 60 + second) * MS_PER_SECOND +
+	        millisecond;
+	return 0;
+}

@@ -1,0 +1,998 @@
+/* test_config.c — config_load(): what a valid file gives, and the exact
+ * "FILE:LINE: message" lines for every kind of mistake.
+ *
+ * Each test writes its configuration into a fresh temporary directory.
+ *
+ * This file defines driver_find() itself, in front of the registry in the
+ * tryggd_core library: the linker then takes this one and never pulls
+ * drivers/registry.c in.  That lets the tests add a driver which serves only
+ * lamps and is not simulated, the only way to test those two rules while
+ * sim is the one driver built in.  Every other name goes to the real sim
+ * driver. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ini.h>
+
+#include "config.h"
+#include "driver.h"
+
+#ifndef TRYGGD_SOURCE_DIR
+#define TRYGGD_SOURCE_DIR "."
+#endif
+
+/* ---- a driver only the tests have -------------------------------------- */
+
+static int test_lamp_check_option(enum sensor_type type, const char *key, const char *value, char *err,
+                                  size_t err_size)
+{
+	(void)type;
+	(void)value;
+	(void)err;
+	(void)err_size;
+	return strcmp(key, "pin") == 0 ? 0 : -ENOENT;
+}
+
+static const struct driver_ops test_lamp_driver = {
+	.name = "testlamp",
+	.types = 1u << SENSOR_LAMP,
+	.simulated = false,
+	.check_option = test_lamp_check_option,
+};
+
+const struct driver_ops *driver_find(const char *name)
+{
+	if (strcmp(name, sim_driver.name) == 0)
+		return &sim_driver;
+	if (strcmp(name, test_lamp_driver.name) == 0)
+		return &test_lamp_driver;
+	return NULL;
+}
+
+/* ---- fixture ----------------------------------------------------------- */
+
+struct fixture {
+	char directory[64];
+	char real_directory[PATH_MAX];  /* as config_load resolves it */
+	char path[PATH_MAX];            /* the file of the last load */
+	char *errors;
+	struct config config;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fixture = calloc(1, sizeof(*fixture));
+	if (!fixture)
+		return -1;
+	snprintf(fixture->directory, sizeof(fixture->directory), "/tmp/test_config.XXXXXX");
+	if (!mkdtemp(fixture->directory) || !realpath(fixture->directory, fixture->real_directory)) {
+		free(fixture);
+		return -1;
+	}
+	*state = fixture;
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *status, int flag, struct FTW *walk)
+{
+	(void)status;
+	(void)flag;
+	(void)walk;
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fixture = *state;
+	config_free(&fixture->config);
+	free(fixture->errors);
+	nftw(fixture->directory, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fixture);
+	return 0;
+}
+
+/* Write text as name (may contain one directory level) in the fixture. */
+static void write_config(struct fixture *fixture, const char *name, const char *text, size_t size)
+{
+	snprintf(fixture->path, sizeof(fixture->path), "%s/%s", fixture->directory, name);
+	char *slash = strrchr(fixture->path, '/');
+	*slash = '\0';
+	mkdir(fixture->path, 0755);
+	*slash = '/';
+	FILE *file = fopen(fixture->path, "w");
+	assert_non_null(file);
+	assert_int_equal(fwrite(text, 1, size, file), size);
+	assert_int_equal(fclose(file), 0);
+}
+
+static int load_path(struct fixture *fixture, const char *path)
+{
+	size_t size = 0;
+	free(fixture->errors);
+	fixture->errors = NULL;
+	config_free(&fixture->config);
+	FILE *errors = open_memstream(&fixture->errors, &size);
+	assert_non_null(errors);
+	int r = config_load(path, &fixture->config, errors);
+	assert_int_equal(fclose(errors), 0);
+	return r;
+}
+
+static int load_bytes(struct fixture *fixture, const char *text, size_t size)
+{
+	write_config(fixture, "tryggd.conf", text, size);
+	return load_path(fixture, fixture->path);
+}
+
+static int load(struct fixture *fixture, const char *text)
+{
+	return load_bytes(fixture, text, strlen(text));
+}
+
+static void assert_loads(struct fixture *fixture, const char *text)
+{
+	int r = load(fixture, text);
+	if (r != 0)
+		print_error("unexpected problems:\n%s", fixture->errors);
+	assert_int_equal(r, 0);
+	assert_string_equal(fixture->errors, "");
+}
+
+/* The problems must be exactly these lines, each "LINE: message" here and
+ * "FILE:LINE: message" on the stream, and the config left zeroed. */
+static void check_problems(struct fixture *fixture, int r, const char *const expected[])
+{
+	char *wanted = NULL;
+	size_t size = 0;
+	FILE *stream = open_memstream(&wanted, &size);
+	assert_non_null(stream);
+	for (size_t i = 0; expected[i]; i++)
+		fprintf(stream, "%s:%s\n", fixture->path, expected[i]);
+	assert_int_equal(fclose(stream), 0);
+
+	assert_int_equal(r, -EINVAL);
+	assert_string_equal(fixture->errors, wanted);
+	assert_null(fixture->config.path);
+	assert_null(fixture->config.sensors);
+	assert_null(fixture->config.gateway.id);
+	free(wanted);
+}
+
+static void expect_problems(struct fixture *fixture, const char *text, const char *const expected[])
+{
+	check_problems(fixture, load(fixture, text), expected);
+}
+
+#define EXPECT_PROBLEMS(fixture, text, ...) \
+	expect_problems(fixture, text, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* The smallest valid file, in three parts so tests can put things between. */
+#define GATEWAY "[gateway]\nid = arby-01\ndistrict = Årby\n"              /* lines 1-3 */
+#define LIGHT_SENSOR "[sensor.ljus]\ntype = light\ndriver = sim\n"      /* 3 lines */
+
+/* ---- valid files ------------------------------------------------------- */
+
+static void test_minimal_file_gets_defaults(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, GATEWAY LIGHT_SENSOR);
+	const struct config *config = &fixture->config;
+
+	assert_string_equal(config->path, fixture->path);
+	assert_string_equal(config->gateway.id, "arby-01");
+	assert_string_equal(config->gateway.district, "Årby");
+	assert_null(config->gateway.site);
+	assert_int_equal(config->gateway.window_s, 60);
+	assert_string_equal(config->gateway.state_dir, "/var/lib/tryggd");
+
+	assert_false(config->has_simulation);
+	assert_non_null(config->simulation.profiles);
+	assert_true(config->simulation.profiles[0] == '/');
+	assert_int_equal(config->simulation.drain_timeout_s, 30);
+
+	assert_false(config->has_mqtt);
+	assert_string_equal(config->mqtt.topic_prefix, "trygghet");
+	assert_int_equal(config->mqtt.qos, 1);
+	assert_true(config->mqtt.publish_readings);
+	assert_int_equal(config->mqtt.keepalive_s, 30);
+	assert_int_equal(config->mqtt.buffer_max, 100000);
+
+	assert_false(config->has_influx);
+	assert_int_equal(config->influx.api, INFLUX_V1);
+	assert_string_equal(config->influx.database, "trygghet");
+	assert_null(config->influx.retention_policy);
+	assert_int_equal(config->influx.timeout_s, 10);
+	assert_int_equal(config->influx.batch_lines, 5000);
+
+	assert_int_equal(config->sensor_count, 1);
+	const struct sensor_config *light = config_find_sensor(config, "ljus");
+	assert_non_null(light);
+	assert_int_equal(light->type, SENSOR_LIGHT);
+	assert_string_equal(light->driver, "sim");
+	assert_int_equal(light->interval_s, 5);
+	assert_true(light->dark_lux == 10.0);
+	assert_null(light->light);
+	assert_int_equal(light->option_count, 0);
+	assert_int_equal(light->line, 4);
+	assert_null(config_find_sensor(config, "lampa"));
+}
+
+static const char full_file[] =
+	"# A board on the square in Årby\n"
+	"; both comment styles\n"
+	"[gateway]\n"
+	"id = arby-01\n"
+	"district = Årby\n"
+	"site = Torget vid biblioteket\n"
+	"window = 300\n"
+	"state_dir = /srv/tryggd\n"
+	"\n"
+	"[simulation]\n"
+	"start = 2026-11-02T00:00:00Z\n"
+	"end = 2026-11-09T00:00:00Z\n"
+	"speed = 0\n"
+	"drain_timeout = 5\n"
+	"profiles = /opt/seeds/districts.ini\n"
+	"\n"
+	"[mqtt]\n"
+	"uri = ws://broker.example:8080/mqtt\n"
+	"topic_prefix = stad/trygghet\n"
+	"qos = 2\n"
+	"publish_readings = no\n"
+	"keepalive = 60\n"
+	"buffer_max = 5000\n"
+	"\n"
+	"[influx]\n"
+	"url = https://influx.example:8086//\n"
+	"api = v1\n"
+	"database = trygg het;#1\n"
+	"retention_policy = veckor\n"
+	"timeout = 20\n"
+	"batch_lines = 100\n"
+	"\n"
+	"[sensor.ljus]\n"
+	"type = light\n"
+	"driver = sim\n"
+	"interval = 10\n"
+	"dark_lux = 12.5\n"
+	"seed = 42\n"
+	"profile = park\n"
+	"\n"
+	"[sensor.lampa]\n"
+	"type = lamp\n"
+	"driver = sim\n"
+	"light = ljus\n"
+	"\n"
+	"[sensor.gang-1]\n"
+	"type = footfall\n"
+	"driver = sim\n";
+
+static void test_full_file(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, full_file);
+	const struct config *config = &fixture->config;
+
+	assert_string_equal(config->gateway.site, "Torget vid biblioteket");
+	assert_int_equal(config->gateway.window_s, 300);
+	assert_string_equal(config->gateway.state_dir, "/srv/tryggd");
+
+	assert_true(config->has_simulation);
+	assert_true(config->simulation.start_ms == INT64_C(1793577600000));
+	assert_true(config->simulation.end_ms == INT64_C(1794182400000));
+	assert_true(config->simulation.speed == 0.0);
+	assert_int_equal(config->simulation.drain_timeout_s, 5);
+	assert_string_equal(config->simulation.profiles, "/opt/seeds/districts.ini");
+
+	assert_true(config->has_mqtt);
+	assert_string_equal(config->mqtt.uri, "ws://broker.example:8080/mqtt");
+	assert_string_equal(config->mqtt.topic_prefix, "stad/trygghet");
+	assert_int_equal(config->mqtt.qos, 2);
+	assert_false(config->mqtt.publish_readings);
+	assert_int_equal(config->mqtt.keepalive_s, 60);
+	assert_int_equal(config->mqtt.buffer_max, 5000);
+
+	assert_true(config->has_influx);
+	assert_string_equal(config->influx.url, "https://influx.example:8086");
+	assert_int_equal(config->influx.api, INFLUX_V1);
+	/* ';' and '#' start comments only at the start of a line */
+	assert_string_equal(config->influx.database, "trygg het;#1");
+	assert_string_equal(config->influx.retention_policy, "veckor");
+	assert_int_equal(config->influx.timeout_s, 20);
+	assert_int_equal(config->influx.batch_lines, 100);
+
+	assert_int_equal(config->sensor_count, 3);
+	const struct sensor_config *light = &config->sensors[0];
+	assert_string_equal(light->name, "ljus");
+	assert_int_equal(light->interval_s, 10);
+	assert_true(light->dark_lux == 12.5);
+	assert_int_equal(light->option_count, 2);
+	assert_string_equal(sensor_option(light, "seed"), "42");
+	assert_string_equal(sensor_option(light, "profile"), "park");
+	assert_null(sensor_option(light, "dark_lux"));
+	assert_int_equal(light->options[0].line, 38);
+	assert_int_equal(light->options[1].line, 39);
+
+	const struct sensor_config *lamp = &config->sensors[1];
+	assert_string_equal(lamp->name, "lampa");
+	assert_int_equal(lamp->type, SENSOR_LAMP);
+	assert_string_equal(lamp->light, "ljus");
+	assert_int_equal(lamp->line, 41);
+
+	const struct sensor_config *footfall = config_find_sensor(config, "gang-1");
+	assert_ptr_equal(footfall, &config->sensors[2]);
+	assert_int_equal(footfall->type, SENSOR_FOOTFALL);
+}
+
+static void test_summary(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, full_file);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *stream = open_memstream(&text, &size);
+	assert_non_null(stream);
+	config_print_summary(&fixture->config, stream);
+	assert_int_equal(fclose(stream), 0);
+
+	assert_non_null(strstr(text, "arby-01 in Årby (topic level 'arby'), site Torget vid biblioteket"));
+	assert_non_null(strstr(text, "simulated from 2026-11-02T00:00:00.000Z to 2026-11-09T00:00:00.000Z"));
+	assert_non_null(strstr(text, "topics stad/trygghet/arby/arby-01/..."));
+	assert_non_null(strstr(text, "https://influx.example:8086, api v1, database trygg het;#1"));
+	assert_non_null(strstr(text, "ljus"));
+	assert_non_null(strstr(text, "paired with ljus"));
+	assert_non_null(strstr(text, "seed=42"));
+	free(text);
+}
+
+static void test_type_names_and_units(void **state)
+{
+	(void)state;
+	assert_string_equal(sensor_type_name(SENSOR_FOOTFALL), "footfall");
+	assert_string_equal(sensor_type_name(SENSOR_LIGHT), "light");
+	assert_string_equal(sensor_type_name(SENSOR_LAMP), "lamp");
+	assert_string_equal(sensor_type_unit(SENSOR_FOOTFALL), "count");
+	assert_string_equal(sensor_type_unit(SENSOR_LIGHT), "lx");
+	assert_string_equal(sensor_type_unit(SENSOR_LAMP), "on");
+}
+
+static void test_utf8_district_and_site(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, "[gateway]\nid = frs_01\ndistrict = Fröslunda\nsite = Gångvägen vid ån – norr\n"
+	                      LIGHT_SENSOR);
+	assert_string_equal(fixture->config.gateway.district, "Fröslunda");
+	assert_string_equal(fixture->config.gateway.site, "Gångvägen vid ån – norr");
+}
+
+static void test_relative_paths_follow_the_config_file(void **state)
+{
+	struct fixture *fixture = *state;
+	const char *text = GATEWAY "state_dir = state\n"
+	                   "[simulation]\nstart = 2026-11-02\nprofiles = ../seeds/districts.ini\n" LIGHT_SENSOR;
+	write_config(fixture, "etc/tryggd.conf", text, strlen(text));
+	assert_int_equal(load_path(fixture, fixture->path), 0);
+
+	char expected[PATH_MAX + 64];
+	snprintf(expected, sizeof(expected), "%s/etc/state", fixture->real_directory);
+	assert_string_equal(fixture->config.gateway.state_dir, expected);
+	snprintf(expected, sizeof(expected), "%s/etc/../seeds/districts.ini", fixture->real_directory);
+	assert_string_equal(fixture->config.simulation.profiles, expected);
+
+	/* a relative file name still gives absolute paths */
+	char previous[PATH_MAX];
+	assert_non_null(getcwd(previous, sizeof(previous)));
+	snprintf(expected, sizeof(expected), "%s/etc", fixture->directory);
+	assert_int_equal(chdir(expected), 0);
+	int r = load_path(fixture, "tryggd.conf");
+	assert_int_equal(chdir(previous), 0);
+	assert_int_equal(r, 0);
+	snprintf(expected, sizeof(expected), "%s/etc/state", fixture->real_directory);
+	assert_string_equal(fixture->config.gateway.state_dir, expected);
+	assert_string_equal(fixture->config.path, "tryggd.conf");
+}
+
+static void test_line_endings_bom_and_indented_keys(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, "\xEF\xBB\xBF[gateway]\r\nid = arby-01\r\ndistrict = Årby\r\n"
+	                      "    window = 30\r\n[sensor.ljus]\r\ntype = light\r\ndriver = sim\r\n");
+	assert_string_equal(fixture->config.gateway.district, "Årby");
+	assert_int_equal(fixture->config.gateway.window_s, 30);
+}
+
+static void check_shipped_file(struct fixture *fixture, const char *name, const char *district)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", TRYGGD_SOURCE_DIR, name);
+	snprintf(fixture->path, sizeof(fixture->path), "%s", path);
+	int r = load_path(fixture, path);
+	if (r != 0)
+		print_error("%s", fixture->errors);
+	assert_int_equal(r, 0);
+	assert_string_equal(fixture->config.gateway.district, district);
+	assert_non_null(config_find_sensor(&fixture->config, fixture->config.sensors[0].name));
+}
+
+static void test_shipped_example_is_valid(void **state)
+{
+	struct fixture *fixture = *state;
+	check_shipped_file(fixture, "config/tryggd.conf", "Årby");
+	const struct config *config = &fixture->config;
+	bool light = false, lamp = false, footfall = false;
+	for (size_t i = 0; i < config->sensor_count; i++) {
+		light |= config->sensors[i].type == SENSOR_LIGHT;
+		footfall |= config->sensors[i].type == SENSOR_FOOTFALL;
+		lamp |= config->sensors[i].type == SENSOR_LAMP && config->sensors[i].light != NULL;
+	}
+	assert_true(light && lamp && footfall);
+}
+
+/* The example's optional settings are lines of '#' directly followed by a
+ * key or a header: switched on, they must be valid too. */
+static void test_shipped_example_with_every_option_on(void **state)
+{
+	struct fixture *fixture = *state;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/config/tryggd.conf", TRYGGD_SOURCE_DIR);
+	FILE *file = fopen(path, "r");
+	assert_non_null(file);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *stream = open_memstream(&text, &size);
+	assert_non_null(stream);
+	char line[1024];
+	int switched_on = 0;
+	while (fgets(line, sizeof(line), file)) {
+		bool option = line[0] == '#' && ((line[1] >= 'a' && line[1] <= 'z') || line[1] == '[');
+		fputs(option ? line + 1 : line, stream);
+		switched_on += option;
+	}
+	fclose(file);
+	assert_int_equal(fclose(stream), 0);
+	assert_true(switched_on >= 7);
+
+	assert_loads(fixture, text);
+	free(text);
+	const struct config *config = &fixture->config;
+	assert_true(config->has_simulation);
+	assert_true(config->simulation.end_ms > config->simulation.start_ms);
+	assert_non_null(config->influx.retention_policy);
+}
+
+static void test_demo_files_are_valid(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct {
+		const char *name, *district, *id;
+	} demos[] = {
+		{ "config/demo/froslunda.conf", "Fröslunda", "froslunda-01" },
+		{ "config/demo/lagerberg.conf", "Lagerberg", "lagerberg-01" },
+		{ "config/demo/nyfors.conf", "Nyfors", "nyfors-01" },
+		{ "config/demo/skiftinge.conf", "Skiftinge", "skiftinge-01" },
+		{ "config/demo/arby.conf", "Årby", "arby-01" },
+	};
+	char expected[PATH_MAX];
+	for (size_t i = 0; i < sizeof(demos) / sizeof(demos[0]); i++) {
+		check_shipped_file(fixture, demos[i].name, demos[i].district);
+		const struct config *config = &fixture->config;
+		assert_string_equal(config->gateway.id, demos[i].id);
+		assert_int_equal(config->gateway.window_s, 60);
+		assert_true(config->has_simulation);
+		assert_true(config->simulation.start_ms == INT64_C(1793577600000));
+		assert_true(config->simulation.end_ms == INT64_C(1794182400000));
+		assert_true(config->simulation.speed == 0.0);
+		assert_true(config->has_mqtt && config->has_influx);
+		size_t length = strlen(config->simulation.profiles);
+		snprintf(expected, sizeof(expected), "/config/demo/../../seeds/districts.ini");
+		assert_true(length > strlen(expected));
+		assert_string_equal(config->simulation.profiles + length - strlen(expected), expected);
+	}
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static void test_unreadable_file(void **state)
+{
+	struct fixture *fixture = *state;
+	snprintf(fixture->path, sizeof(fixture->path), "%s/missing.conf", fixture->directory);
+	assert_int_equal(load_path(fixture, fixture->path), -ENOENT);
+	char expected[PATH_MAX + 64];
+	snprintf(expected, sizeof(expected), "%s: cannot read: %s\n", fixture->path, strerror(ENOENT));
+	assert_string_equal(fixture->errors, expected);
+	assert_null(fixture->config.path);
+
+	assert_int_equal(load_path(fixture, fixture->directory), -EISDIR);
+}
+
+static void test_syntax_errors_are_all_reported(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY               /* 1-3 */
+	                "  norra delen\n"     /* 4: no continuation lines */
+	                "window: 60\n"        /* 5 */
+	                "[mqtt\n"             /* 6 */
+	                "= 5\n"               /* 7 */
+	                "[influx] x\n"        /* 8 */
+	                LIGHT_SENSOR,
+	                "4: expected [section] or key = value",
+	                "5: expected [section] or key = value",
+	                "6: expected [section] or key = value",
+	                "7: expected [section] or key = value",
+	                "8: expected [section] or key = value");
+}
+
+static void test_invalid_utf8(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid = arby-01\ndistrict = \xC5rby\nsite = \xED\xA0\x80\n" LIGHT_SENSOR,
+	                "3: not valid UTF-8 (the file must be UTF-8 text)",
+	                "4: not valid UTF-8 (the file must be UTF-8 text)");
+}
+
+static void test_nul_byte(void **state)
+{
+	static const char text[] = GATEWAY "site = a\0b\n" LIGHT_SENSOR;
+	struct fixture *fixture = *state;
+	check_problems(fixture, load_bytes(fixture, text, sizeof(text) - 1),
+	               (const char *const[]){ "4: NUL byte in the line (the file must be UTF-8 text)", NULL });
+}
+
+static void test_line_too_long(void **state)
+{
+	struct fixture *fixture = *state;
+	size_t length = 10000;
+	char *text = malloc(length + 200);
+	assert_non_null(text);
+	int prefix = snprintf(text, 200, GATEWAY "state_dir = /");
+	memset(text + prefix, 'x', length);
+	snprintf(text + prefix + length, 200, "\n" LIGHT_SENSOR);
+	check_problems(fixture, load(fixture, text),
+	               (const char *const[]){ "4: line too long (at most 4350 bytes)", NULL });
+	free(text);
+}
+
+/* ---- structure --------------------------------------------------------- */
+
+static void test_missing_gateway_and_sensors(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, "[mqtt]\nuri = tcp://127.0.0.1:1883\n",
+	                "1: missing section [gateway] (with at least id and district)",
+	                "1: no sensors: add at least one [sensor.NAME] section");
+	EXPECT_PROBLEMS(fixture, "",
+	                "1: missing section [gateway] (with at least id and district)",
+	                "1: no sensors: add at least one [sensor.NAME] section");
+}
+
+static void test_key_outside_any_section(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, "window = 60\n" GATEWAY LIGHT_SENSOR,
+	                "1: 'window' is outside any section; keys go under a [section] header");
+}
+
+static void test_unknown_section(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mgtt]\nuri = tcp://h:1883\n" LIGHT_SENSOR,
+	                "4: unknown section [mgtt] (expected gateway, simulation, mqtt, influx or sensor.NAME)");
+}
+
+static void test_unknown_key(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "windw = 60\n" LIGHT_SENSOR, "4: unknown key 'windw' in [gateway]");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nusername = x\n" LIGHT_SENSOR,
+	                "6: unknown key 'username' in [mqtt]");
+}
+
+static void test_duplicate_key(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "id = arby-02\n" LIGHT_SENSOR, "4: duplicate key 'id' (first at line 2)");
+}
+
+static void test_duplicate_section(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY LIGHT_SENSOR LIGHT_SENSOR "[gateway]\nwindow = 5\n",
+	                "7: duplicate section [sensor.ljus] (first at line 4)",
+	                "10: duplicate section [gateway] (first at line 1)");
+}
+
+static void test_many_problems_together_in_line_order(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture,
+	                "[gateway]\n"            /* 1 */
+	                "id = bad id!\n"         /* 2 */
+	                "district = Årby\n"      /* 3 */
+	                "window = 0\n"           /* 4 */
+	                "[mqtt]\n"               /* 5 */
+	                "uri = http://x:1\n"     /* 6 */
+	                "qos = 3\n"              /* 7 */
+	                "[sensor.dörr]\n"        /* 8 */
+	                "type = footfall\n"      /* 9 */
+	                "driver = sim\n"         /* 10 */
+	                "[sensor.ljus]\n"        /* 11 */
+	                "type = light\n"         /* 12 */
+	                "driver = sim\n"         /* 13 */
+	                "dark_lux = -1\n",       /* 14 */
+	                "2: id: expected 1 to 64 of A-Z a-z 0-9 _ -, got 'bad id!'",
+	                "4: window: expected whole seconds from 1 to 86400, got '0'",
+	                "6: uri: the scheme must be tcp, mqtt, ssl, mqtts, ws or wss, got 'http://x:1'",
+	                "7: qos: expected 0, 1 or 2, got '3'",
+	                "8: sensor name 'dörr': expected 1 to 32 of a-z 0-9 _ -",
+	                "14: dark_lux: expected lux, 0 or more, got '-1'");
+}
+
+/* ---- [gateway] --------------------------------------------------------- */
+
+static void test_missing_id(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, "# board\n[gateway]\ndistrict = Årby\n" LIGHT_SENSOR,
+	                "2: missing required key 'id' in [gateway]");
+}
+
+static void test_bad_id(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid = årby-01\ndistrict = Årby\n" LIGHT_SENSOR,
+	                "2: id: expected 1 to 64 of A-Z a-z 0-9 _ -, got 'årby-01'");
+	EXPECT_PROBLEMS(fixture,
+	                "[gateway]\nid = a123456789b123456789c123456789d123456789e123456789f123456789g1234\n"
+	                "district = Årby\n" LIGHT_SENSOR,
+	                "2: id: expected 1 to 64 of A-Z a-z 0-9 _ -, "
+	                "got 'a123456789b123456789c123456789d123456789e123456789f123456789g123...'");
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid =\ndistrict = Årby\n" LIGHT_SENSOR,
+	                "2: id: expected 1 to 64 of A-Z a-z 0-9 _ -, got ''");
+}
+
+static void test_district_rules(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid = a\n" LIGHT_SENSOR, "1: missing required key 'district' in [gateway]");
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid = a\ndistrict =\n" LIGHT_SENSOR, "3: district must not be empty");
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid = a\ndistrict = Års\tby\n" LIGHT_SENSOR,
+	                "3: control characters are not allowed in district");
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid = a\ndistrict = Årby\x1b[0m\n" LIGHT_SENSOR,
+	                "3: control characters are not allowed in district");
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid = a\ndistrict = ---\n" LIGHT_SENSOR,
+	                "3: district '---' has no letter or digit to make a topic level of");
+	char text[512];
+	snprintf(text, sizeof(text), "[gateway]\nid = a\ndistrict = %0129d\n" LIGHT_SENSOR, 0);
+	EXPECT_PROBLEMS(fixture, text, "3: district is too long (at most 128 bytes)");
+}
+
+/* inih's switches are shared with the sim profiles reader: left as found. */
+static void test_inih_switches_are_restored(void **state)
+{
+	struct fixture *fixture = *state;
+	const bool multiline = ini_allow_multiline, inline_comments = ini_allow_inline_comments;
+	const int max_line = ini_max_line;
+	ini_allow_multiline = true;
+	ini_allow_inline_comments = true;
+	ini_max_line = 200;
+	assert_loads(fixture, GATEWAY "site = a ; b\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.gateway.site, "a ; b");
+	assert_true(ini_allow_multiline);
+	assert_true(ini_allow_inline_comments);
+	assert_int_equal(ini_max_line, 200);
+	ini_allow_multiline = multiline;
+	ini_allow_inline_comments = inline_comments;
+	ini_max_line = max_line;
+}
+
+static void test_site_rules(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "site = Torget\x7f\n" LIGHT_SENSOR,
+	                "4: control characters are not allowed in site");
+	EXPECT_PROBLEMS(fixture, GATEWAY "site =\n" LIGHT_SENSOR, "4: site must not be empty");
+	/* a site needs no slug: punctuation alone is fine */
+	assert_loads(fixture, GATEWAY "site = --\n" LIGHT_SENSOR);
+}
+
+/* InfluxDB 1.x cannot keep these exactly as tag values (lineproto.c). */
+static void test_backslashes_the_store_cannot_keep(void **state)
+{
+	struct fixture *fixture = *state;
+	const char *message = ": a backslash at the end or right before a comma, space or '=' cannot be stored exactly; remove it";
+	char expected[256];
+	snprintf(expected, sizeof(expected), "4: site%s", message);
+	EXPECT_PROBLEMS(fixture, GATEWAY "site = Torget\\\n" LIGHT_SENSOR, expected);
+	EXPECT_PROBLEMS(fixture, GATEWAY "site = a\\ b\n" LIGHT_SENSOR, expected);
+	EXPECT_PROBLEMS(fixture, GATEWAY "site = a\\,b\n" LIGHT_SENSOR, expected);
+	EXPECT_PROBLEMS(fixture, GATEWAY "site = a\\=b\n" LIGHT_SENSOR, expected);
+	snprintf(expected, sizeof(expected), "3: district%s", message);
+	EXPECT_PROBLEMS(fixture, "[gateway]\nid = a\ndistrict = Årby\\\n" LIGHT_SENSOR, expected);
+	/* Elsewhere a backslash is kept as written. */
+	assert_loads(fixture, GATEWAY "site = a\\b, c=d \"e\"\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.gateway.site, "a\\b, c=d \"e\"");
+}
+
+static void test_bad_window(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "window = abc\n" LIGHT_SENSOR,
+	                "4: window: expected whole seconds from 1 to 86400, got 'abc'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "window = 86401\n" LIGHT_SENSOR,
+	                "4: window: expected whole seconds from 1 to 86400, got '86401'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "window = 60s\n" LIGHT_SENSOR,
+	                "4: window: expected whole seconds from 1 to 86400, got '60s'");
+	/* no comments after a value */
+	EXPECT_PROBLEMS(fixture, GATEWAY "window = 60 ; one minute\n" LIGHT_SENSOR,
+	                "4: window: expected whole seconds from 1 to 86400, got '60 ; one minute'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "window = 99999999999999999999\n" LIGHT_SENSOR,
+	                "4: window: expected whole seconds from 1 to 86400, got '99999999999999999999'");
+}
+
+/* ---- [simulation] ------------------------------------------------------ */
+
+static void test_simulation_rules(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[simulation]\nend = 2026-11-01T00:00:00Z\nspeed = -1\ndrain_timeout = 3601\nsped = 2\n"
+	                        "profiles =\n" LIGHT_SENSOR,
+	                "4: missing required key 'start' in [simulation]",
+	                "6: speed: expected virtual seconds per real second, 0 or more (0 = as fast as possible), "
+	                "got '-1'",
+	                "7: drain_timeout: expected whole seconds from 0 to 3600, got '3601'",
+	                "8: unknown key 'sped' in [simulation]",
+	                "9: profiles must not be empty");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[simulation]\nstart = 2026-11-02T00:00:00Z\nend = 2026-11-01T00:00:00Z\n"
+	                        "speed = nan\n" LIGHT_SENSOR,
+	                "6: end must be after start",
+	                "7: speed: expected virtual seconds per real second, 0 or more (0 = as fast as possible), "
+	                "got 'nan'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[simulation]\nstart = 2026-11-02 06:00\nend = soon\n" LIGHT_SENSOR,
+	                "5: start: expected an ISO-8601 UTC time like 2026-11-02T00:00:00Z, got '2026-11-02 06:00'",
+	                "6: end: expected an ISO-8601 UTC time like 2026-11-09T00:00:00Z, got 'soon'");
+	assert_loads(fixture, GATEWAY "[simulation]\nstart = 2026-11-02T00:00:00Z\nspeed = 60.5\n" LIGHT_SENSOR);
+	assert_true(fixture->config.simulation.speed == 60.5);
+	assert_true(fixture->config.simulation.end_ms == 0);
+}
+
+static void test_simulation_needs_simulated_drivers(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[simulation]\nstart = 2026-11-02T00:00:00Z\n" LIGHT_SENSOR
+	                        "[sensor.lampa]\ntype = lamp\ndriver = testlamp\n",
+	                "4: [simulation] needs simulated sensors, but sensor 'lampa' uses driver 'testlamp'");
+	/* the same sensors in real time are fine */
+	assert_loads(fixture, GATEWAY LIGHT_SENSOR "[sensor.lampa]\ntype = lamp\ndriver = testlamp\npin = 5\n"
+	                                           "light = ljus\n");
+	assert_string_equal(sensor_option(&fixture->config.sensors[1], "pin"), "5");
+}
+
+/* ---- [mqtt] ------------------------------------------------------------ */
+
+static void test_mqtt_uri(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nqos = 1\n" LIGHT_SENSOR, "4: missing required key 'uri' in [mqtt]");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = amqp://broker:5672\n" LIGHT_SENSOR,
+	                "5: uri: the scheme must be tcp, mqtt, ssl, mqtts, ws or wss, got 'amqp://broker:5672'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = broker:1883\n" LIGHT_SENSOR,
+	                "5: uri: expected SCHEME://HOST:PORT, e.g. tcp://broker.example:1883, got 'broker:1883'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://broker\n" LIGHT_SENSOR,
+	                "5: uri: missing port, e.g. tcp://broker.example:1883, got 'tcp://broker'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://broker:65536\n" LIGHT_SENSOR,
+	                "5: uri: the port must be from 1 to 65535, got 'tcp://broker:65536'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://broker:1883/mqtt\n" LIGHT_SENSOR,
+	                "5: uri: only ws:// and wss:// may have a path after the port, got 'tcp://broker:1883/mqtt'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://user:secret@broker:1883\n" LIGHT_SENSOR,
+	                "5: uri: the port must be from 1 to 65535, got 'tcp://user:secret@broker:1883'");
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = mqtts://[::1]:8883\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.mqtt.uri, "mqtts://[::1]:8883");
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = wss://broker.example:443/mqtt\n" LIGHT_SENSOR);
+}
+
+static void test_topic_prefix(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\ntopic_prefix = stad/#\n" LIGHT_SENSOR,
+	                "6: topic_prefix must not contain '+' or '#' (they are MQTT wildcards)");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\ntopic_prefix = +\n" LIGHT_SENSOR,
+	                "6: topic_prefix must not contain '+' or '#' (they are MQTT wildcards)");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\ntopic_prefix = /stad\n" LIGHT_SENSOR,
+	                "6: topic_prefix must not start or end with '/'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\ntopic_prefix = stad//x\n" LIGHT_SENSOR,
+	                "6: topic_prefix must not contain an empty level ('//')");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\ntopic_prefix =\n" LIGHT_SENSOR,
+	                "6: topic_prefix must not be empty");
+}
+
+static void test_bad_qos_and_other_mqtt_numbers(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[mqtt]\nuri = tcp://h:1883\nqos = 1.0\npublish_readings = maybe\nkeepalive = 4\n"
+	                        "buffer_max = 10000001\n" LIGHT_SENSOR,
+	                "6: qos: expected 0, 1 or 2, got '1.0'",
+	                "7: publish_readings: expected yes or no, got 'maybe'",
+	                "8: keepalive: expected whole seconds from 5 to 3600, got '4'",
+	                "9: buffer_max: expected a number of messages from 1 to 10000000, got '10000001'");
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nqos = 0\npublish_readings = OFF\n" LIGHT_SENSOR);
+	assert_int_equal(fixture->config.mqtt.qos, 0);
+	assert_false(fixture->config.mqtt.publish_readings);
+}
+
+/* ---- [influx] ---------------------------------------------------------- */
+
+static void test_influx_rules(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[influx]\nurl = http://127.0.0.1:8086\napi = v2\n" LIGHT_SENSOR,
+	                "6: api = v2 is not supported yet (only v1)");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[influx]\nurl = http://127.0.0.1:8086\napi = v3\n" LIGHT_SENSOR,
+	                "6: api = v3 is not supported yet (only v1)");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[influx]\nurl = http://127.0.0.1:8086\napi = 1\n" LIGHT_SENSOR,
+	                "6: api: expected v1, v2 or v3, got '1'");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[influx]\ndatabase = x\n" LIGHT_SENSOR, "4: missing required key 'url' in [influx]");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[influx]\nurl = ftp://store\ndatabase =\nretention_policy = a\x01\ntimeout = 0\n"
+	                        "batch_lines = 100001\n" LIGHT_SENSOR,
+	                "5: url: expected http://HOST:PORT or https://HOST:PORT, got 'ftp://store'",
+	                "6: database must not be empty",
+	                "7: control characters are not allowed in retention_policy",
+	                "8: timeout: expected whole seconds from 1 to 300, got '0'",
+	                "9: batch_lines: expected a number of lines from 1 to 100000, got '100001'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[influx]\nurl = http://\n" LIGHT_SENSOR,
+	                "5: url: expected http://HOST:PORT or https://HOST:PORT, got 'http://'");
+}
+
+/* ---- [sensor.NAME] ----------------------------------------------------- */
+
+static void test_sensor_name(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.Ljus]\ntype = light\ndriver = sim\n",
+	                "4: sensor name 'Ljus': expected 1 to 32 of a-z 0-9 _ -");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.]\ntype = light\ndriver = sim\n",
+	                "4: sensor name '': expected 1 to 32 of a-z 0-9 _ -");
+}
+
+static void test_sensor_type(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.ljus]\ndriver = sim\n", "4: missing required key 'type' in [sensor.ljus]");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.ljus]\ntype = lux\ndriver = sim\n",
+	                "5: type: expected footfall, light or lamp, got 'lux'");
+}
+
+static void test_sensor_without_driver(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.ljus]\ntype = light\n",
+	                "4: missing required key 'driver' in [sensor.ljus]");
+}
+
+static void test_unknown_driver(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.ljus]\ntype = light\ndriver = magic\nseed = 1\n",
+	                "6: unknown driver 'magic'");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[sensor.ljus]\ntype = light\ndriver = bh1750\n[sensor.dorr]\ntype = footfall\n"
+	                        "driver = gpio\n",
+	                "6: driver 'bh1750' is not available in this version of tryggd",
+	                "9: driver 'gpio' is not available in this version of tryggd");
+}
+
+static void test_driver_must_serve_the_type(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.ljus]\ntype = light\ndriver = testlamp\npin = 4\n",
+	                "6: driver 'testlamp' cannot serve light sensors");
+}
+
+static void test_generic_sensor_keys(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.dorr]\ntype = footfall\ndriver = sim\ndark_lux = 5\n",
+	                "7: dark_lux applies only to light sensors");
+	EXPECT_PROBLEMS(fixture, GATEWAY LIGHT_SENSOR "dark_lux = lots\ninterval = 0\nlight = ljus\n",
+	                "7: dark_lux: expected lux, 0 or more, got 'lots'",
+	                "8: interval: expected whole seconds from 1 to 86400, got '0'",
+	                "9: light applies only to lamp sensors");
+}
+
+static void test_lamp_light_partner(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY LIGHT_SENSOR "[sensor.lampa]\ntype = lamp\ndriver = sim\nlight = ljus2\n",
+	                "10: light: no sensor 'ljus2' is configured");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[sensor.lampa]\ntype = lamp\ndriver = sim\nlight = dorr\n"
+	                        "[sensor.dorr]\ntype = footfall\ndriver = sim\n",
+	                "7: light: sensor 'dorr' is a footfall sensor, not a light sensor");
+	/* a partner defined after the lamp is fine */
+	assert_loads(fixture, GATEWAY "[sensor.lampa]\ntype = lamp\ndriver = sim\nlight = ljus\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.sensors[0].light, "ljus");
+}
+
+static void test_driver_options(void **state)
+{
+	struct fixture *fixture = *state;
+	char message[256] = "";
+	int r = sim_driver.check_option(SENSOR_LIGHT, "seed", "-3", message, sizeof(message));
+	assert_int_equal(r, -EINVAL);
+	char expected[300];
+	snprintf(expected, sizeof(expected), "7: %s", message);
+	EXPECT_PROBLEMS(fixture, GATEWAY LIGHT_SENSOR "seed = -3\n", expected);
+
+	r = sim_driver.check_option(SENSOR_LIGHT, "profile", "", message, sizeof(message));
+	assert_int_equal(r, -EINVAL);
+	snprintf(expected, sizeof(expected), "8: %s", message);
+	EXPECT_PROBLEMS(fixture, GATEWAY LIGHT_SENSOR "seed = 3\nprofile =\ncolour = red\n", expected,
+	                "9: unknown key 'colour' for driver 'sim'");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_minimal_file_gets_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
+		cmocka_unit_test(test_type_names_and_units),
+		cmocka_unit_test_setup_teardown(test_utf8_district_and_site, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_paths_follow_the_config_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_line_endings_bom_and_indented_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shipped_example_is_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shipped_example_with_every_option_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_files_are_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syntax_errors_are_all_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_line_too_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_gateway_and_sensors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_outside_any_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_problems_together_in_line_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_district_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inih_switches_are_restored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backslashes_the_store_cannot_keep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_site_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_simulation_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_simulation_needs_simulated_drivers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mqtt_uri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_topic_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_qos_and_other_mqtt_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_influx_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sensor_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sensor_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sensor_without_driver, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_driver, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_must_serve_the_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generic_sensor_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lamp_light_partner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_options, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
