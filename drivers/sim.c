@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "driver.h"
 #include "sim_profile.h"
 #include "sun.h"
@@ -108,46 +109,18 @@ static double draw(uint64_t key, enum stream stream, int64_t index)
 
 /* ---- calendar and local time --------------------------------------- */
 
-static int64_t floor_divide(int64_t numerator, int64_t denominator)
-{
-	int64_t quotient = numerator / denominator;
-	if (numerator % denominator != 0 && ((numerator < 0) != (denominator < 0)))
-		quotient--;
-	return quotient;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t year, int month, int day)
-{
-	year -= month <= 2;
-	int64_t era = floor_divide(year, 400);
-	int64_t year_of_era = year - era * 400;
-	int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + day_of_era - 719468;
-}
-
 static int64_t year_from_days(int64_t days)
 {
-	int64_t shifted = days + 719468;
-	int64_t era = floor_divide(shifted, 146097);
-	int64_t day_of_era = shifted - era * 146097;
-	int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-	int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-	int64_t month_index = (5 * day_of_year + 2) / 153;      /* 0 = March */
-	return year_of_era + era * 400 + (month_index >= 10);
-}
-
-/* 0 = Sunday … 6 = Saturday; 1970-01-01 was a Thursday. */
-static int weekday_from_days(int64_t days)
-{
-	return (int)(days + 4 - floor_divide(days + 4, 7) * 7);
+	int64_t year;
+	int month, day;
+	calendar_civil_from_days(days, &year, &month, &day);
+	return year;
 }
 
 static int64_t last_sunday(int64_t year, int month, int last_day_of_month)
 {
-	int64_t last = days_from_civil(year, month, last_day_of_month);
-	return last - weekday_from_days(last);
+	int64_t last = calendar_days_from_civil(year, month, last_day_of_month);
+	return last - calendar_weekday(last);
 }
 
 /* Europe/Stockholm (CET/CEST, EU rule: summer time from 01:00 UTC on the
@@ -156,7 +129,7 @@ static int64_t last_sunday(int64_t year, int month, int last_day_of_month)
  * cannot change a simulation. */
 static int64_t stockholm_offset_ms(int64_t utc_ms)
 {
-	int64_t year = year_from_days(floor_divide(utc_ms, MS_PER_DAY));
+	int64_t year = year_from_days(calendar_floor_divide(utc_ms, MS_PER_DAY));
 	int64_t summer_start = last_sunday(year, 3, 31) * MS_PER_DAY + MS_PER_HOUR;
 	int64_t summer_end = last_sunday(year, 10, 31) * MS_PER_DAY + MS_PER_HOUR;
 	return utc_ms >= summer_start && utc_ms < summer_end ? 2 * MS_PER_HOUR : MS_PER_HOUR;
@@ -196,7 +169,7 @@ static double clear_sky_lux(double elevation)
  * last days, not hours) plus an hourly wobble, around the profile's mean. */
 static double cloud_node(const struct sim_state *state, int64_t hour_index)
 {
-	int64_t day = floor_divide(hour_index, 24);
+	int64_t day = calendar_floor_divide(hour_index, 24);
 	double day_part = draw(state->shared_key, STREAM_CLOUD_DAY, day) - 0.5;
 	double hour_part = draw(state->shared_key, STREAM_CLOUD_HOUR, hour_index) - 0.5;
 	return clamp(state->profile.cloudiness + 0.7 * day_part + 0.3 * hour_part, 0.0, 1.0);
@@ -205,7 +178,7 @@ static double cloud_node(const struct sim_state *state, int64_t hour_index)
 /* Interpolated between hourly nodes so that daylight does not jump on the hour. */
 static double cloud_cover(const struct sim_state *state, int64_t now_ms)
 {
-	int64_t hour_index = floor_divide(now_ms, MS_PER_HOUR);
+	int64_t hour_index = calendar_floor_divide(now_ms, MS_PER_HOUR);
 	double fraction = (double)(now_ms - hour_index * MS_PER_HOUR) / (double)MS_PER_HOUR;
 	double from = cloud_node(state, hour_index);
 	double to = cloud_node(state, hour_index + 1);
@@ -229,7 +202,7 @@ static double light_lux(const struct sim_state *state, int64_t now_ms)
 static bool lamp_fault_at(const struct sim_state *state, int64_t now_ms)
 {
 	int64_t since_noon = local_ms(now_ms) - 12 * MS_PER_HOUR;
-	int64_t night = floor_divide(since_noon, MS_PER_DAY);
+	int64_t night = calendar_floor_divide(since_noon, MS_PER_DAY);
 	int64_t into_night = since_noon - night * MS_PER_DAY;
 
 	if (draw(state->sensor_key, STREAM_LAMP_FAULT, night) >= state->profile.lamp_fault_per_night)
@@ -265,7 +238,7 @@ static bool lamp_on(const struct sim_state *state, int64_t now_ms)
 static double hourly_rate(const struct sim_state *state, int64_t local_day, int hour)
 {
 	const struct sim_profile *profile = &state->profile;
-	int weekday = weekday_from_days(local_day);
+	int weekday = calendar_weekday(local_day);
 	double weight;
 	if (weekday == 6)
 		weight = profile->saturday_factor * profile->weekend_hours[hour];
@@ -288,7 +261,7 @@ static double expected_passes(const struct sim_state *state, int64_t start_ms, i
 	int64_t from = start_ms;
 	while (from < end_ms) {
 		int64_t local = local_ms(from);
-		int64_t local_day = floor_divide(local, MS_PER_DAY);
+		int64_t local_day = calendar_floor_divide(local, MS_PER_DAY);
 		int64_t into_day = local - local_day * MS_PER_DAY;
 		int hour = (int)(into_day / MS_PER_HOUR);
 		int64_t to = from + (MS_PER_HOUR - into_day % MS_PER_HOUR);

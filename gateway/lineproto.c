@@ -53,6 +53,7 @@
 
 #include "config.h"
 #include "lineproto.h"
+#include "number.h"
 
 /* A line being written into the caller's buffer; once it does not fit, it
  * only counts, so the caller learns -ENOSPC without a half-written line. */
@@ -152,55 +153,26 @@ static void writer_append_tag(struct line_writer *writer, const char *key, const
 	writer_append_escaped(writer, value);
 }
 
-/* Fields after the first are preceded by a comma. */
-struct field_list {
-	struct line_writer *writer;
-	bool first;
-};
-
-static void field_key(struct field_list *fields, const char *key)
+static void writer_append_field(struct line_writer *writer, const struct window_field *field, bool first)
 {
-	writer_append(fields->writer, fields->first ? " " : ",", 1);
-	fields->first = false;
-	writer_append_text(fields->writer, key);
-	writer_append(fields->writer, "=", 1);
-}
-
-static void field_integer(struct field_list *fields, const char *key, int64_t value)
-{
-	field_key(fields, key);
-	writer_printf(fields->writer, "%" PRId64 "i", value);
-}
-
-/* Line protocol integers are signed 64-bit; a counter beyond that cannot
- * happen in practice, but must not produce a point the server refuses. */
-static void field_unsigned(struct field_list *fields, const char *key, uint64_t value)
-{
-	field_integer(fields, key, value > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)value);
-}
-
-static void field_float(struct field_list *fields, const char *key, double value)
-{
-	/* NaN and infinities have no line protocol spelling: the field is left
-	 * out rather than the point refused.  Every point keeps an integer
-	 * field, so it never ends up without fields. */
-	if (!isfinite(value))
-		return;
-	char text[32];
-	for (int precision = 15; precision <= 17; precision++) {
-		snprintf(text, sizeof(text), "%.*g", precision, value);
-		if (strtod(text, NULL) == value)
-			break;
+	writer_append(writer, first ? " " : ",", 1);
+	writer_append_text(writer, field->key);
+	writer_append(writer, "=", 1);
+	if (field->kind == WINDOW_FIELD_INTEGER) {
+		writer_printf(writer, "%" PRId64 "i", field->integer);
+	} else {
+		/* Without an 'i', line protocol reads a number as a float, so an
+		 * integral value like 1 stays a float field. */
+		char text[NUMBER_TEXT_SIZE];
+		number_format_double(field->number, text);
+		writer_append_text(writer, text);
 	}
-	field_key(fields, key);
-	writer_append_text(fields->writer, text);
 }
 
 int lineproto_window(const struct identity *id, const char *sensor,
                      const struct window_result *w, char *out, size_t out_size)
 {
 	struct line_writer writer = { .out = out, .size = out_size, .length = 0 };
-	struct field_list fields = { .writer = &writer, .first = true };
 
 	writer_append_text(&writer, sensor_type_name(w->type));
 	/* Tags in key order: the server sorts them anyway, but sorted input
@@ -210,30 +182,10 @@ int lineproto_window(const struct identity *id, const char *sensor,
 	writer_append_tag(&writer, "sensor", sensor);
 	writer_append_tag(&writer, "site", id->site);
 
-	switch (w->type) {
-	case SENSOR_FOOTFALL:
-		field_unsigned(&fields, "count", w->count);
-		if (w->has_direction) {
-			field_unsigned(&fields, "in", w->in);
-			field_unsigned(&fields, "out", w->out);
-		}
-		break;
-	case SENSOR_LIGHT:
-		if (w->samples > 0) {
-			field_float(&fields, "lux_min", w->lux_min);
-			field_float(&fields, "lux_mean", w->lux_mean);
-			field_float(&fields, "lux_max", w->lux_max);
-		}
-		field_integer(&fields, "dark_s", w->dark_s);
-		field_integer(&fields, "samples", w->samples);
-		break;
-	case SENSOR_LAMP:
-		field_integer(&fields, "on_s", w->on_s);
-		field_integer(&fields, "fault_s", w->fault_s);
-		field_integer(&fields, "samples", w->samples);
-		break;
-	}
-	field_float(&fields, "coverage", w->coverage);
+	struct window_field fields[WINDOW_FIELDS_MAX];
+	size_t count = window_fields(w, fields);
+	for (size_t i = 0; i < count; i++)
+		writer_append_field(&writer, &fields[i], i == 0);
 
 	/* The store writer sends precision=s. */
 	int64_t start_s = w->start_ms / 1000 - (w->start_ms % 1000 < 0);

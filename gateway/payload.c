@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "number.h"
 #include "payload.h"
 #include "timefmt.h"
 
@@ -47,12 +48,8 @@ static void add_number(struct json_builder *json, const char *key, double value)
 	 * so does the payload, rather than send null. */
 	if (!isfinite(value))
 		return;
-	char text[32];
-	for (int precision = 15; precision <= 17; precision++) {
-		snprintf(text, sizeof(text), "%.*g", precision, value);
-		if (strtod(text, NULL) == value)
-			break;
-	}
+	char text[NUMBER_TEXT_SIZE];
+	number_format_double(value, text);
 	add_raw(json, key, text);
 }
 
@@ -128,28 +125,14 @@ char *payload_window(const struct identity *id, const char *sensor, const struct
 	add_time(&json, "start", w->start_ms);
 	add_time(&json, "end", w->end_ms);
 	add_identity(&json, id, sensor, w->type);
-	add_unsigned(&json, "samples", w->samples);
-	add_number(&json, "coverage", w->coverage);
-	switch (w->type) {
-	case SENSOR_FOOTFALL:
-		add_unsigned(&json, "count", w->count);
-		if (w->has_direction) {
-			add_unsigned(&json, "in", w->in);
-			add_unsigned(&json, "out", w->out);
-		}
-		break;
-	case SENSOR_LIGHT:
-		if (w->samples > 0) {
-			add_number(&json, "lux_min", w->lux_min);
-			add_number(&json, "lux_mean", w->lux_mean);
-			add_number(&json, "lux_max", w->lux_max);
-		}
-		add_integer(&json, "dark_s", w->dark_s);
-		break;
-	case SENSOR_LAMP:
-		add_integer(&json, "on_s", w->on_s);
-		add_integer(&json, "fault_s", w->fault_s);
-		break;
+	/* Exactly the fields of the store point, with the same values. */
+	struct window_field fields[WINDOW_FIELDS_MAX];
+	size_t count = window_fields(w, fields);
+	for (size_t i = 0; i < count; i++) {
+		if (fields[i].kind == WINDOW_FIELD_INTEGER)
+			add_integer(&json, fields[i].key, fields[i].integer);
+		else
+			add_number(&json, fields[i].key, fields[i].number);
 	}
 	return builder_finish(&json);
 }

@@ -9,60 +9,24 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "calendar.h"
 #include "timefmt.h"
 
 #define MS_PER_SECOND INT64_C(1000)
 #define SECONDS_PER_DAY INT64_C(86400)
 
-/* Division rounding towards minus infinity, so that times before 1970 fall
- * into the right second and day (C division rounds towards zero). */
-static int64_t floor_divide(int64_t numerator, int64_t denominator)
-{
-	int64_t quotient = numerator / denominator;
-	if (numerator % denominator != 0 && ((numerator < 0) != (denominator < 0)))
-		quotient--;
-	return quotient;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil: eras of 400 years starting on March 1st). */
-static int64_t days_from_civil(int64_t year, int month, int day)
-{
-	year -= month <= 2;
-	int64_t era = floor_divide(year, 400);
-	int64_t year_of_era = year - era * 400;
-	int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-	int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + day_of_era - 719468;
-}
-
-/* The inverse of days_from_civil. */
-static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
-{
-	days += 719468;
-	int64_t era = floor_divide(days, 146097);
-	int64_t day_of_era = days - era * 146097;
-	int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
-	                       day_of_era / 146096) / 365;
-	int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-	int64_t month_index = (5 * day_of_year + 2) / 153;   /* 0 = March */
-	*day = (int)(day_of_year - (153 * month_index + 2) / 5 + 1);
-	*month = (int)(month_index < 10 ? month_index + 3 : month_index - 9);
-	*year = year_of_era + era * 400 + (*month <= 2);
-}
-
 void timefmt_rfc3339(int64_t t_ms, char out[TIMEFMT_RFC3339_SIZE])
 {
-	int64_t seconds = floor_divide(t_ms, MS_PER_SECOND);
+	int64_t seconds = calendar_floor_divide(t_ms, MS_PER_SECOND);
 	/* Not t_ms - seconds * 1000: for INT64_MIN that product overflows. */
 	int64_t milliseconds = t_ms % MS_PER_SECOND;
 	if (milliseconds < 0)
 		milliseconds += MS_PER_SECOND;
-	int64_t days = floor_divide(seconds, SECONDS_PER_DAY);
+	int64_t days = calendar_floor_divide(seconds, SECONDS_PER_DAY);
 	int64_t second_of_day = seconds - days * SECONDS_PER_DAY;
 	int64_t year;
 	int month, day;
-	civil_from_days(days, &year, &month, &day);
+	calendar_civil_from_days(days, &year, &month, &day);
 	/* Even INT64_MIN ms (year -292275055) fits: at most 30 characters.
 	 * Should that ever be wrong, an empty string is better than a time cut
 	 * short that still looks like one. */
@@ -154,7 +118,7 @@ int timefmt_parse_iso8601(const char *text, int64_t *t_ms)
 			return -EINVAL;
 	}
 
-	int64_t days = days_from_civil(year, month, day);
+	int64_t days = calendar_days_from_civil(year, month, day);
 	*t_ms = ((days * SECONDS_PER_DAY) + hour * 3600 + minute * 60 + second) * MS_PER_SECOND +
 	        millisecond;
 	return 0;

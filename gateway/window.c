@@ -1,15 +1,14 @@
 /* window.c — see window.h. */
+#include <math.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "window.h"
 
 int64_t window_align(int64_t t_ms, int64_t length_ms)
 {
 	/* Floor division, so times before the epoch align the same way. */
-	int64_t q = t_ms / length_ms;
-	if (t_ms % length_ms != 0 && t_ms < 0)
-		q--;
-	return q * length_ms;
+	return calendar_floor_divide(t_ms, length_ms) * length_ms;
 }
 
 static void window_reset(struct window *w, int64_t start_ms)
@@ -127,4 +126,52 @@ void window_close(struct window *w, struct window_result *out)
 	w->dark_ms = window_take_carry(&w->carry_dark_ms, w->length_ms);
 	w->on_ms = window_take_carry(&w->carry_on_ms, w->length_ms);
 	w->fault_ms = window_take_carry(&w->carry_fault_ms, w->length_ms);
+}
+
+static void field_integer(struct window_field *fields, size_t *count, const char *key, int64_t value)
+{
+	fields[(*count)++] = (struct window_field){ .key = key, .kind = WINDOW_FIELD_INTEGER, .integer = value };
+}
+
+static void field_count(struct window_field *fields, size_t *count, const char *key, uint64_t value)
+{
+	field_integer(fields, count, key, value > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)value);
+}
+
+static void field_float(struct window_field *fields, size_t *count, const char *key, double value)
+{
+	/* NaN and infinities have no spelling in line protocol or JSON: the
+	 * field is left out rather than the point refused. */
+	if (isfinite(value))
+		fields[(*count)++] = (struct window_field){ .key = key, .kind = WINDOW_FIELD_FLOAT, .number = value };
+}
+
+size_t window_fields(const struct window_result *w, struct window_field fields[WINDOW_FIELDS_MAX])
+{
+	size_t count = 0;
+	switch (w->type) {
+	case SENSOR_FOOTFALL:
+		field_count(fields, &count, "count", w->count);
+		if (w->has_direction) {
+			field_count(fields, &count, "in", w->in);
+			field_count(fields, &count, "out", w->out);
+		}
+		break;
+	case SENSOR_LIGHT:
+		/* No samples, no lux: an outage must never read as darkness. */
+		if (w->samples > 0) {
+			field_float(fields, &count, "lux_min", w->lux_min);
+			field_float(fields, &count, "lux_mean", w->lux_mean);
+			field_float(fields, &count, "lux_max", w->lux_max);
+		}
+		field_integer(fields, &count, "dark_s", w->dark_s);
+		break;
+	case SENSOR_LAMP:
+		field_integer(fields, &count, "on_s", w->on_s);
+		field_integer(fields, &count, "fault_s", w->fault_s);
+		break;
+	}
+	field_count(fields, &count, "samples", w->samples);
+	field_float(fields, &count, "coverage", w->coverage);
+	return count;
 }

@@ -10,6 +10,7 @@
 #define TRYGGD_WINDOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -30,6 +31,20 @@ struct window_result {
 	/* lamp */
 	int64_t on_s, fault_s;
 };
+
+/* One field of a closed window.  window_fields() is the one place that
+ * says which fields a window has, so the store point and the MQTT window
+ * message can never carry different ones. */
+enum window_field_kind { WINDOW_FIELD_INTEGER, WINDOW_FIELD_FLOAT };
+
+struct window_field {
+	const char *key;
+	enum window_field_kind kind;
+	int64_t integer;             /* counts above INT64_MAX are clamped: line protocol integers are signed */
+	double number;
+};
+
+#define WINDOW_FIELDS_MAX 8
 
 struct window {
 	enum sensor_type type;
@@ -62,5 +77,10 @@ void window_add_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, b
 /* Close the open window: fill *out and open the next one (start + length),
  * which starts with what was carried over. */
 void window_close(struct window *w, struct window_result *out);
+
+/* The fields of a closed window: the type's own (footfall count, in, out;
+ * light lux_min, lux_mean, lux_max when there were samples, dark_s; lamp
+ * on_s, fault_s), then samples and coverage.  Returns how many. */
+size_t window_fields(const struct window_result *w, struct window_field fields[WINDOW_FIELDS_MAX]);
 
 #endif

@@ -192,18 +192,18 @@ static void test_footfall_line(void **state)
 	struct window_result w = footfall_window();
 	assert_line(&id, "door", &w,
 	            "footfall,district=Årby,gateway=gw-01,sensor=door,site=Torget "
-	            "count=12i,in=7i,out=5i,coverage=1 1793599200\n");
+	            "count=12i,in=7i,out=5i,samples=3i,coverage=1 1793599200\n");
 
 	w.has_direction = false;
 	w.coverage = 0.5;
 	id.site = NULL;
 	assert_line(&id, "door", &w,
-	            "footfall,district=Årby,gateway=gw-01,sensor=door count=12i,coverage=0.5 1793599200\n");
+	            "footfall,district=Årby,gateway=gw-01,sensor=door count=12i,samples=3i,coverage=0.5 1793599200\n");
 
 	w.count = UINT64_MAX;   /* beyond line protocol integers: clamped, not refused */
 	assert_line(&id, "door", &w,
 	            "footfall,district=Årby,gateway=gw-01,sensor=door "
-	            "count=9223372036854775807i,coverage=0.5 1793599200\n");
+	            "count=9223372036854775807i,samples=3i,coverage=0.5 1793599200\n");
 }
 
 static void test_light_line(void **state)
@@ -376,10 +376,11 @@ static void test_hostile_tags_read_back(void **state)
 			else
 				assert_null(tag_value(&point, "site"));
 
-			assert_int_equal(point.field_count, 4);
+			assert_int_equal(point.field_count, 5);
 			assert_string_equal(point.field_keys[0], "count");
 			assert_string_equal(point.field_values[0], "12i");
-			assert_string_equal(point.field_keys[3], "coverage");
+			assert_string_equal(point.field_keys[3], "samples");
+			assert_string_equal(point.field_keys[4], "coverage");
 			assert_string_equal(point.timestamp, "1793599200");
 		}
 	}
