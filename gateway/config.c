@@ -686,17 +686,28 @@ static void validate_simulation(struct loader *loader, struct config *config)
 		simulation->profiles = resolve_path(loader, TRYGGD_PROFILES_DEFAULT);
 		return;
 	}
-	config->has_simulation = true;
-
+	/* Without start, [simulation] only sets up simulated sensors that run
+	 * on the real clock (a bench test, a live demo); with start the clock
+	 * is virtual. */
 	bool start_valid = false;
-	struct raw_entry *entry = take_required(loader, section, "start");
+	struct raw_entry *entry = take(section, "start");
 	if (entry) {
+		config->has_simulation = true;
 		if (timefmt_parse_iso8601(entry->value, &simulation->start_ms) == 0)
 			start_valid = true;
 		else
 			report(loader, entry->line,
 			       "start: expected an ISO-8601 UTC time like 2026-11-02T00:00:00Z, got '%s'",
 			       shown(entry->value, shown_buffer));
+	} else {
+		static const char *const needs_start[] = { "speed", "end", "drain_timeout" };
+		for (size_t i = 0; i < sizeof(needs_start) / sizeof(needs_start[0]); i++) {
+			struct raw_entry *clock_entry = take(section, needs_start[i]);
+			if (clock_entry)
+				report(loader, clock_entry->line,
+				       "%s needs start: without start the clock is real", needs_start[i]);
+		}
+		goto profiles;
 	}
 
 	entry = take(section, "speed");
@@ -719,6 +730,7 @@ static void validate_simulation(struct loader *loader, struct config *config)
 	}
 
 	take_integer(loader, section, "drain_timeout", "whole seconds", 0, 3600, &simulation->drain_timeout_s);
+profiles:
 	simulation->profiles = take_path(loader, section, "profiles", TRYGGD_PROFILES_DEFAULT);
 	report_unused(loader, section);
 }

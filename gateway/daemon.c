@@ -29,8 +29,8 @@
  * the MQTT buffer limit and the spool hold. */
 #define MQTT_PENDING_MAX 2000
 #define SPOOL_PENDING_MAX 20000
-/* On SIGTERM, how long to wait for MQTT messages under way; the spool is
- * durable and is simply kept. */
+/* On SIGTERM, how long to wait for MQTT and the store to take what is under
+ * way; what the store did not take is kept in the spool. */
 #define STOP_TIMEOUT_S 5
 #define LINE_MAX_BYTES 2048
 
@@ -67,7 +67,7 @@ struct daemon {
 	uint64_t seq;
 	int64_t window_ms;
 	enum daemon_phase phase;
-	bool wait_for_store;             /* draining at the simulated end, not on a signal */
+	int timeout_status;              /* exit status when draining runs out of time */
 	uint64_t readings, windows, mqtt_dropped;
 };
 
@@ -256,7 +256,7 @@ static void daemon_check_drained(struct daemon *daemon)
 {
 	if (daemon->phase == PHASE_RUNNING)
 		return;
-	bool store_done = !daemon->wait_for_store || !daemon->spool || spool_pending(daemon->spool) == 0;
+	bool store_done = !daemon->spool || spool_pending(daemon->spool) == 0;
 	if (daemon_mqtt_pending(daemon) > 0 || !store_done)
 		return;
 	if (daemon->phase == PHASE_DRAINING && daemon->mqtt && mqtt_connected(daemon->mqtt)) {
@@ -273,23 +273,30 @@ static int daemon_on_deadline(sd_event_source *source, uint64_t usec, void *user
 	struct daemon *daemon = userdata;
 	(void)source;
 	(void)usec;
-	uint64_t windows_left = daemon->spool ? spool_pending(daemon->spool) : 0;
-	if (!daemon->wait_for_store)
-		windows_left = 0;
-	log_warning("stopping with %llu MQTT messages undelivered%s%llu points kept in the spool for the next run",
-	            (unsigned long long)daemon_mqtt_pending(daemon), windows_left ? " and " : "; ",
-	            (unsigned long long)windows_left);
-	sd_event_exit(daemon->event, daemon->wait_for_store ? EXIT_TEMPFAIL : 0);
+	uint64_t messages_left = daemon_mqtt_pending(daemon);
+	uint64_t points_left = daemon->spool ? spool_pending(daemon->spool) : 0;
+	/* Paho holds messages in memory only, so undelivered ones are lost
+	 * with the process; the spool is on disk and waits for the next run. */
+	if (messages_left > 0)
+		log_warning("stopping with %llu MQTT messages undelivered; they are lost",
+		            (unsigned long long)messages_left);
+	if (points_left > 0)
+		log_warning("stopping with %llu points not yet in the store; they stay in the spool for the next run",
+		            (unsigned long long)points_left);
+	sd_event_exit(daemon->event, daemon->timeout_status);
 	return 0;
 }
 
-static void daemon_begin_stop(struct daemon *daemon, bool wait_for_store, int timeout_s)
+/* Flush the open window and wait, at most timeout_s, until MQTT and the
+ * store have taken everything; then exit 0, or timeout_status if time ran
+ * out. */
+static void daemon_begin_stop(struct daemon *daemon, int timeout_s, int timeout_status)
 {
 	if (daemon->phase != PHASE_RUNNING)
 		return;
 	sd_notify(0, "STOPPING=1");
 	daemon->phase = PHASE_DRAINING;
-	daemon->wait_for_store = wait_for_store;
+	daemon->timeout_status = timeout_status;
 	/* The open window is flushed as it stands; its coverage tells how much
 	 * of it the sensor was read. */
 	daemon_close_windows(daemon, true);
@@ -308,7 +315,8 @@ static void daemon_on_simulation_end(void *userdata)
 	struct daemon *daemon = userdata;
 	log_info("simulated end reached: %llu readings, %llu windows; delivering what is left",
 	         (unsigned long long)daemon->readings, (unsigned long long)daemon->windows);
-	daemon_begin_stop(daemon, true, daemon->config->simulation.drain_timeout_s);
+	/* A simulation that could not deliver says so in its exit status. */
+	daemon_begin_stop(daemon, daemon->config->simulation.drain_timeout_s, EXIT_TEMPFAIL);
 }
 
 static int daemon_on_signal(sd_event_source *source, const struct signalfd_siginfo *info, void *userdata)
@@ -320,7 +328,9 @@ static int daemon_on_signal(sd_event_source *source, const struct signalfd_sigin
 		return 0;
 	}
 	log_info("%s: stopping", strsignal((int)info->ssi_signo));
-	daemon_begin_stop(daemon, false, STOP_TIMEOUT_S);
+	/* Asked to stop: a store or broker that is down must not hold the
+	 * stop up; what the store did not take stays in the spool. */
+	daemon_begin_stop(daemon, STOP_TIMEOUT_S, 0);
 	return 0;
 }
 

@@ -746,15 +746,24 @@ static void test_bad_window(void **state)
 static void test_simulation_rules(void **state)
 {
 	struct fixture *fixture = *state;
+	/* Without start the clock is real: the clock keys make no sense. */
 	EXPECT_PROBLEMS(fixture,
 	                GATEWAY "[simulation]\nend = 2026-11-01T00:00:00Z\nspeed = -1\ndrain_timeout = 3601\nsped = 2\n"
 	                        "profiles =\n" LIGHT_SENSOR,
-	                "4: missing required key 'start' in [simulation]",
-	                "6: speed: expected virtual seconds per real second, 0 or more (0 = as fast as possible), "
-	                "got '-1'",
-	                "7: drain_timeout: expected whole seconds from 0 to 3600, got '3601'",
+	                "5: end needs start: without start the clock is real",
+	                "6: speed needs start: without start the clock is real",
+	                "7: drain_timeout needs start: without start the clock is real",
 	                "8: unknown key 'sped' in [simulation]",
 	                "9: profiles must not be empty");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[simulation]\nstart = 2026-11-02T00:00:00Z\nspeed = -1\ndrain_timeout = 3601\n" LIGHT_SENSOR,
+	                "6: speed: expected virtual seconds per real second, 0 or more (0 = as fast as possible), "
+	                "got '-1'",
+	                "7: drain_timeout: expected whole seconds from 0 to 3600, got '3601'");
+	/* Simulated sensors on the real clock, with their own profiles. */
+	assert_loads(fixture, GATEWAY "[simulation]\nprofiles = /srv/profiles.ini\n" LIGHT_SENSOR);
+	assert_false(fixture->config.has_simulation);
+	assert_string_equal(fixture->config.simulation.profiles, "/srv/profiles.ini");
 	EXPECT_PROBLEMS(fixture,
 	                GATEWAY "[simulation]\nstart = 2026-11-02T00:00:00Z\nend = 2026-11-01T00:00:00Z\n"
 	                        "speed = nan\n" LIGHT_SENSOR,
