@@ -95,6 +95,7 @@ enum { CURRENT_NONE = -1, CURRENT_IGNORED = -2 };
 
 struct loader {
 	char *directory;         /* absolute directory of the file, for relative paths */
+	config_driver_lookup find_driver;
 
 	const char *text;
 	size_t text_size;
@@ -995,7 +996,7 @@ static struct sensor_verdict validate_sensor(struct loader *loader, struct raw_s
 
 	entry = take_required(loader, section, "driver");
 	if (entry) {
-		driver = driver_find(entry->value);
+		driver = loader->find_driver(entry->value);
 		if (!driver && is_planned_driver(entry->value))
 			report(loader, entry->line, "driver '%s' is not available in this version of tryggd", entry->value);
 		else if (!driver)
@@ -1250,8 +1251,14 @@ static void free_loader(struct loader *loader)
 
 int config_load(const char *path, struct config *out, FILE *errors)
 {
+	return config_load_with_drivers(path, driver_find, out, errors);
+}
+
+int config_load_with_drivers(const char *path, config_driver_lookup find_driver,
+                             struct config *out, FILE *errors)
+{
 	struct config config = { 0 };
-	struct loader loader = { .current = CURRENT_NONE };
+	struct loader loader = { .current = CURRENT_NONE, .find_driver = find_driver };
 	char *text = NULL;
 	size_t size = 0;
 	int r;

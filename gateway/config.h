@@ -84,10 +84,18 @@ struct config {
 	size_t sensor_count;
 };
 
+struct driver_ops;
+/* How a configuration's driver names are looked up: driver_find() (the
+ * registry, drivers/driver.h) for tryggd; tests may bring their own. */
+typedef const struct driver_ops *(*config_driver_lookup)(const char *name);
+
 /* 0 on success; -EINVAL when the file had problems (each one written to
  * errors as "FILE:LINE: message"); another negative errno when the file could
  * not be read (also written to errors).  On failure *out is left zeroed. */
 int config_load(const char *path, struct config *out, FILE *errors);
+/* The same, with the drivers find_driver knows. */
+int config_load_with_drivers(const char *path, config_driver_lookup find_driver,
+                             struct config *out, FILE *errors);
 void config_free(struct config *config);
 
 /* The one-screen summary `tryggd --check` prints. */

@@ -3,12 +3,10 @@
  *
  * Each test writes its configuration into a fresh temporary directory.
  *
- * This file defines driver_find() itself, in front of the registry in the
- * tryggd_core library: the linker then takes this one and never pulls
- * drivers/registry.c in.  That lets the tests add a driver which serves only
- * lamps and is not simulated, the only way to test those two rules while
- * sim is the one driver built in.  Every other name goes to the real sim
- * driver. */
+ * The tests load with their own driver lookup (config_load_with_drivers):
+ * the real sim driver plus a driver which serves only lamps and is not
+ * simulated, the only way to test those two rules while sim is the one
+ * driver built in. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -51,7 +49,7 @@ static const struct driver_ops test_lamp_driver = {
 	.check_option = test_lamp_check_option,
 };
 
-const struct driver_ops *driver_find(const char *name)
+static const struct driver_ops *test_driver_find(const char *name)
 {
 	if (strcmp(name, sim_driver.name) == 0)
 		return &sim_driver;
@@ -124,7 +122,7 @@ static int load_path(struct fixture *fixture, const char *path)
 	config_free(&fixture->config);
 	FILE *errors = open_memstream(&fixture->errors, &size);
 	assert_non_null(errors);
-	int r = config_load(path, &fixture->config, errors);
+	int r = config_load_with_drivers(path, test_driver_find, &fixture->config, errors);
 	assert_int_equal(fclose(errors), 0);
 	return r;
 }
@@ -437,6 +435,38 @@ static void test_shipped_example_is_valid(void **state)
 		lamp |= config->sensors[i].type == SENSOR_LAMP && config->sensors[i].light != NULL;
 	}
 	assert_true(light && lamp && footfall);
+}
+
+/* config_load() itself, with the registry tryggd really has: the example
+ * loads, and a driver only the tests know is unknown there. */
+static void test_real_registry(void **state)
+{
+	(void)state;
+	struct config config;
+	char *errors = NULL;
+	size_t errors_size = 0;
+	FILE *stream = open_memstream(&errors, &errors_size);
+	assert_non_null(stream);
+	assert_int_equal(config_load(TRYGGD_SOURCE_DIR "/config/tryggd.conf", &config, stream), 0);
+	assert_string_equal(config.sensors[0].driver, "sim");
+	config_free(&config);
+
+	char directory[] = "/tmp/test_config.XXXXXX";
+	assert_non_null(mkdtemp(directory));
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/testlamp.conf", directory);
+	FILE *file = fopen(path, "w");
+	assert_non_null(file);
+	fputs("[gateway]\nid = a\ndistrict = Nyfors\n[sensor.lampa]\ntype = lamp\ndriver = testlamp\n", file);
+	fclose(file);
+	assert_int_equal(config_load(path, &config, stream), -EINVAL);
+	fclose(stream);
+	char expected[PATH_MAX + 64];
+	snprintf(expected, sizeof(expected), "%s:6: unknown driver 'testlamp'\n", path);
+	assert_string_equal(errors, expected);
+	free(errors);
+	unlink(path);
+	rmdir(directory);
 }
 
 /* The example's optional settings are lines of '#' directly followed by a
@@ -985,6 +1015,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_district_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inih_switches_are_restored, setup, teardown),
+		cmocka_unit_test(test_real_registry),
 		cmocka_unit_test_setup_teardown(test_backslashes_the_store_cannot_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_site_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_window, setup, teardown),
