@@ -84,9 +84,14 @@ static void daemon_publish(struct daemon *daemon, const char *topic, char *paylo
 	if (r < 0) {
 		/* Counted, and said once per thousand so a long outage can't
 		 * flood the journal. */
-		if (daemon->mqtt_dropped % 1000 == 0)
-			log_warning("mqtt: message buffer full (%d), dropping: %llu dropped so far",
-			            daemon->config->mqtt.buffer_max, (unsigned long long)daemon->mqtt_dropped + 1);
+		if (daemon->mqtt_dropped % 1000 == 0) {
+			if (r == -ENOBUFS)
+				log_warning("mqtt: message buffer full (buffer_max = %d), dropping: %llu dropped so far",
+				            daemon->config->mqtt.buffer_max, (unsigned long long)daemon->mqtt_dropped + 1);
+			else
+				log_warning("mqtt: cannot publish to %s, dropping: %llu dropped so far", topic,
+				            (unsigned long long)daemon->mqtt_dropped + 1);
+		}
 		daemon->mqtt_dropped++;
 	}
 	free(payload);

@@ -141,7 +141,7 @@ static void store_retry_later(struct store_influx *store)
 	sd_event_now(store->event, CLOCK_MONOTONIC, &now);
 	/* Up to a quarter of jitter, so gateways that lost the same store do
 	 * not all come back at the same instant. */
-	int jitter = rand() % (store->retry_ms / 4 + 1);
+	uint32_t jitter = arc4random_uniform((uint32_t)store->retry_ms / 4 + 1);
 	sd_event_source_set_time(store->retry_timer, now + (uint64_t)(store->retry_ms + jitter) * 1000);
 	sd_event_source_set_enabled(store->retry_timer, SD_EVENT_ONESHOT);
 	store->retry_waiting = true;
