@@ -169,23 +169,26 @@ static int64_t daemon_on_sample(void *userdata, int64_t now_ms)
 	sensor->failing = false;
 	daemon->readings++;
 
-	/* The sample stands for the time until the next one. */
-	int64_t span_ms = next - now_ms;
+	/* The sample stands for its interval slot, [slot, slot + interval):
+	 * a real timer wakes a little after its due time, and that must not
+	 * shave the sample's span (nor a suspended board's late wake-up
+	 * stretch it over the slots it missed). */
+	int64_t slot = window_align(now_ms, interval_ms);
 	switch (sensor->config->type) {
 	case SENSOR_LIGHT:
 		sensor->dark = sample.value < sensor->config->dark_lux;
 		sensor->has_dark = true;
-		window_add_light(&sensor->window, now_ms, span_ms, sample.value, sensor->dark);
+		window_add_light(&sensor->window, slot, interval_ms, sample.value, sensor->dark);
 		break;
 	case SENSOR_LAMP: {
 		bool on = sample.value >= 0.5;
 		bool fault = !on && sensor->light && sensor->light->has_dark && sensor->light->dark &&
 		             !sensor->light->failing;
-		window_add_lamp(&sensor->window, now_ms, span_ms, on, fault);
+		window_add_lamp(&sensor->window, slot, interval_ms, on, fault);
 		break;
 	}
 	case SENSOR_FOOTFALL:
-		window_add_footfall(&sensor->window, now_ms, span_ms, (uint64_t)sample.value,
+		window_add_footfall(&sensor->window, slot, interval_ms, (uint64_t)sample.value,
 		                    sample.has_direction, sample.in, sample.out);
 		break;
 	}
@@ -208,6 +211,8 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 		struct window_result result;
 		/* A window cut short by a stop in which the sensor was never read
 		 * says nothing: leave it out rather than write a zero. */
+		if (partial)
+			window_cut(&sensor->window, schedule_now(daemon->schedule));
 		if (partial && sensor->window.covered_ms == 0 && sensor->window.samples == 0)
 			continue;
 		window_close(&sensor->window, &result);

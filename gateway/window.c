@@ -20,6 +20,8 @@ static void window_reset(struct window *w, int64_t start_ms)
 	w->has_direction = false;
 	w->lux_min = w->lux_max = w->lux_sum = 0;
 	w->dark_ms = w->on_ms = w->fault_ms = 0;
+	w->tail_end_ms = start_ms;
+	w->tail_dark = w->tail_on = w->tail_fault = false;
 }
 
 void window_init(struct window *w, enum sensor_type type, int64_t length_ms, int64_t now_ms)
@@ -52,10 +54,23 @@ static void window_credit(struct window *w, int64_t t_ms, int64_t span_ms,
 	*carry += beyond;
 }
 
+/* Remember the span of the latest sample (what window_cut() may take back)
+ * and credit it to the window's coverage. */
+static void window_credit_sample(struct window *w, int64_t t_ms, int64_t span_ms,
+                                 bool dark, bool on, bool fault)
+{
+	int64_t end = w->start_ms + w->length_ms;
+	window_credit(w, t_ms, span_ms, &w->covered_ms, &w->carry_covered_ms);
+	w->tail_end_ms = t_ms + span_ms < end ? t_ms + span_ms : end;
+	w->tail_dark = dark;
+	w->tail_on = on;
+	w->tail_fault = fault;
+}
+
 void window_add_footfall(struct window *w, int64_t t_ms, int64_t span_ms,
                          uint64_t count, bool has_direction, uint64_t in, uint64_t out)
 {
-	window_credit(w, t_ms, span_ms, &w->covered_ms, &w->carry_covered_ms);
+	window_credit_sample(w, t_ms, span_ms, false, false, false);
 	w->samples++;
 	w->count += count;
 	if (has_direction) {
@@ -67,7 +82,7 @@ void window_add_footfall(struct window *w, int64_t t_ms, int64_t span_ms,
 
 void window_add_light(struct window *w, int64_t t_ms, int64_t span_ms, double lux, bool dark)
 {
-	window_credit(w, t_ms, span_ms, &w->covered_ms, &w->carry_covered_ms);
+	window_credit_sample(w, t_ms, span_ms, dark, false, false);
 	if (dark)
 		window_credit(w, t_ms, span_ms, &w->dark_ms, &w->carry_dark_ms);
 	if (w->samples == 0 || lux < w->lux_min)
@@ -80,7 +95,7 @@ void window_add_light(struct window *w, int64_t t_ms, int64_t span_ms, double lu
 
 void window_add_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault)
 {
-	window_credit(w, t_ms, span_ms, &w->covered_ms, &w->carry_covered_ms);
+	window_credit_sample(w, t_ms, span_ms, false, on, fault);
 	if (on)
 		window_credit(w, t_ms, span_ms, &w->on_ms, &w->carry_on_ms);
 	if (fault)
@@ -95,6 +110,27 @@ static int64_t window_take_carry(int64_t *carry, int64_t length_ms)
 	int64_t taken = *carry > length_ms ? length_ms : *carry;
 	*carry -= taken;
 	return taken;
+}
+
+void window_cut(struct window *w, int64_t now_ms)
+{
+	if (now_ms < w->start_ms || w->tail_end_ms <= now_ms)
+		return;
+	int64_t excess = w->tail_end_ms - now_ms;
+	/* Spans are contiguous and in time order, so what lies past now_ms is
+	 * the end of the last one; never take back more than was credited. */
+	if (excess > w->covered_ms)
+		excess = w->covered_ms;
+	w->covered_ms -= excess;
+	if (w->tail_dark)
+		w->dark_ms = w->dark_ms > excess ? w->dark_ms - excess : 0;
+	if (w->tail_on)
+		w->on_ms = w->on_ms > excess ? w->on_ms - excess : 0;
+	if (w->tail_fault)
+		w->fault_ms = w->fault_ms > excess ? w->fault_ms - excess : 0;
+	w->tail_end_ms = now_ms;
+	/* What the last span carried into the next window is not read either. */
+	w->carry_covered_ms = w->carry_dark_ms = w->carry_on_ms = w->carry_fault_ms = 0;
 }
 
 void window_close(struct window *w, struct window_result *out)

@@ -58,6 +58,9 @@ struct window {
 	bool has_direction;
 	double lux_min, lux_max, lux_sum;
 	int64_t dark_ms, on_ms, fault_ms;
+	/* The last sample's span in the open window, for window_cut(). */
+	int64_t tail_end_ms;
+	bool tail_dark, tail_on, tail_fault;
 };
 
 /* The start of the window that holds t. */
@@ -73,6 +76,11 @@ void window_add_footfall(struct window *w, int64_t t_ms, int64_t span_ms,
                          uint64_t count, bool has_direction, uint64_t in, uint64_t out);
 void window_add_light(struct window *w, int64_t t_ms, int64_t span_ms, double lux, bool dark);
 void window_add_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault);
+
+/* The sensor was read no further than now_ms (a stop): take back what the
+ * open window credited beyond it, so a window cut short says so in its
+ * coverage. */
+void window_cut(struct window *w, int64_t now_ms);
 
 /* Close the open window: fill *out and open the next one (start + length),
  * which starts with what was carried over. */

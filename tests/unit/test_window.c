@@ -178,6 +178,43 @@ static void test_footfall_counts(void **unused)
 	assert_true(r.coverage < 0.1);
 }
 
+static void test_cut_short_by_a_stop(void **unused)
+{
+	(void)unused;
+	struct window w;
+	struct window_result r;
+	window_init(&w, SENSOR_LAMP, MIN, 0);
+	/* Lit every 5 s from 0 to 25 s, then a stop at 27.5 s: the sample at
+	 * 25 s stood for 25–30 s but the sensor was read only until 27.5 s. */
+	for (int64_t t = 0; t <= 25 * S; t += 5 * S)
+		window_add_lamp(&w, t, 5 * S, true, t >= 20 * S);
+	window_cut(&w, 27500);
+	window_close(&w, &r);
+	assert_true(r.coverage == 27.5 / 60);
+	assert_int_equal(r.on_s, 28);        /* 27.5 s, rounded */
+	assert_int_equal(r.fault_s, 8);      /* 20–27.5 s */
+	assert_int_equal(r.samples, 6);
+
+	/* A cut at or after the last span's end takes nothing back. */
+	window_init(&w, SENSOR_LIGHT, MIN, 0);
+	window_add_light(&w, 0, 5 * S, 3, true);
+	window_cut(&w, 5 * S);
+	window_close(&w, &r);
+	assert_true(r.coverage == 5.0 / 60);
+	assert_int_equal(r.dark_s, 5);
+
+	/* A span that crossed into the next window: the cut also drops the
+	 * carry, since nothing was read after the stop. */
+	window_init(&w, SENSOR_LIGHT, MIN, 0);
+	window_add_light(&w, 55 * S, 10 * S, 3, true);
+	window_cut(&w, 57 * S);
+	window_close(&w, &r);
+	assert_true(r.coverage == 2.0 / 60);
+	assert_int_equal(r.dark_s, 2);
+	assert_int_equal(w.covered_ms, 0);
+	assert_int_equal(w.dark_ms, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_interval_longer_than_the_window),
 		cmocka_unit_test(test_lamp_on_and_fault),
 		cmocka_unit_test(test_footfall_counts),
+		cmocka_unit_test(test_cut_short_by_a_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
