@@ -33,8 +33,14 @@
 #define MS_PER_HOUR INT64_C(3600000)
 #define MS_PER_DAY INT64_C(86400000)
 
-/* Photocells switch street lamps on in late civil twilight. */
-#define LAMP_ON_ELEVATION (-4.0)
+/* Footfall counts as "after dark" (the profile's dark_factor) with the sun
+ * below this, in late civil twilight. */
+#define DARK_ELEVATION (-4.0)
+/* A street lamp's photocell switches on when the sky's own light falls
+ * below this (photocells are set to 35–70 lx), clouds included: a dark
+ * afternoon lights the lamps early, as in a real street, and a lamp that
+ * works is always lit before a light sensor beside it reads dark_lux. */
+#define LAMP_ON_LUX 35.0
 #define LAMP_OFFSET_MAX_MS (5 * MS_PER_MINUTE)
 
 /* M_PI is POSIX, not C17. */
@@ -185,12 +191,18 @@ static double cloud_cover(const struct sim_state *state, int64_t now_ms)
 	return from + (to - from) * fraction;
 }
 
-static double light_lux(const struct sim_state *state, int64_t now_ms)
+/* Daylight from the sky under the hour's clouds, lx. */
+static double sky_lux(const struct sim_state *state, int64_t now_ms)
 {
 	double cover = cloud_cover(state, now_ms);
 	/* Kasten and Czeplak: a full overcast lets through about a quarter. */
 	double cloud_factor = 1.0 - 0.75 * pow(cover, 3.4);
-	double sky = clear_sky_lux(elevation_at(now_ms)) * cloud_factor * state->placement;
+	return clear_sky_lux(elevation_at(now_ms)) * cloud_factor;
+}
+
+static double light_lux(const struct sim_state *state, int64_t now_ms)
+{
+	double sky = sky_lux(state, now_ms) * state->placement;
 	double noise = 1.0 + 0.02 * (2.0 * draw(state->sensor_key, STREAM_LIGHT_NOISE, now_ms) - 1.0);
 	return (sky + state->profile.night_lux) * noise;
 }
@@ -228,7 +240,7 @@ static bool lamp_fault_at(const struct sim_state *state, int64_t now_ms)
 
 static bool lamp_on(const struct sim_state *state, int64_t now_ms)
 {
-	bool dark = elevation_at(now_ms - state->lamp_offset_ms) < LAMP_ON_ELEVATION;
+	bool dark = sky_lux(state, now_ms - state->lamp_offset_ms) < LAMP_ON_LUX;
 	return dark && !lamp_fault_at(state, now_ms);
 }
 
@@ -269,7 +281,7 @@ static double expected_passes(const struct sim_state *state, int64_t start_ms, i
 			to = end_ms;
 
 		double rate = hourly_rate(state, local_day, hour);
-		if (elevation_at(from + (to - from) / 2) < LAMP_ON_ELEVATION)
+		if (elevation_at(from + (to - from) / 2) < DARK_ELEVATION)
 			rate *= state->profile.dark_factor;
 		mean += rate * (double)(to - from) / (double)MS_PER_HOUR;
 		from = to;

@@ -339,6 +339,40 @@ static void test_lamp_never_faulty(void **unused)
 	unlink(path);
 }
 
+/* A lamp without a fault is lit whenever a light sensor beside it (same
+ * seed, so same clouds) reads dark: fault_s must only ever mean a fault.
+ * Every minute of a cloudy November and of a June, for several seeds. */
+static void test_working_lamp_is_lit_whenever_it_is_dark(void **unused)
+{
+	(void)unused;
+	char path[64];
+	write_test_profile(path, sizeof(path), 0.0, FLAT_HOURS, 0.1, 1.0);
+	const char *seeds[] = { "1", "2", "77", "5505" };
+	const int months[] = { 11, 6 };
+	long dark_minutes = 0;
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		struct sensor light, lamp;
+		assert_int_equal(sensor_open(&light, "ljus", SENSOR_LIGHT, seeds[i], "Test", path, 60), 0);
+		assert_int_equal(sensor_open(&lamp, "lampa", SENSOR_LAMP, seeds[i], "Test", path, 60), 0);
+		for (size_t m = 0; m < sizeof(months) / sizeof(months[0]); m++) {
+			int64_t start = utc_ms(2026, months[m], 1, 0, 0);
+			for (int64_t t = start; t < start + 30 * MS_PER_DAY; t += 60000) {
+				if (sensor_sample(&light, t).value >= 10)
+					continue;
+				dark_minutes++;
+				if (sensor_sample(&lamp, t).value != 1.0)
+					fail_msg("seed %s: dark (light < 10 lx) but the lamp is off at %lld", seeds[i],
+					         (long long)t);
+			}
+		}
+		sensor_close(&light);
+		sensor_close(&lamp);
+	}
+	/* The check saw plenty of darkness: about 16 h a day in November. */
+	assert_true(dark_minutes > 4 * 30 * 12 * 60);
+	unlink(path);
+}
+
 static void test_lamp_faults(void **unused)
 {
 	(void)unused;
@@ -732,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_light_day_night_and_seasons),
 		cmocka_unit_test(test_light_clouds_vary_by_hour),
 		cmocka_unit_test(test_lamp_never_faulty),
+		cmocka_unit_test(test_working_lamp_is_lit_whenever_it_is_dark),
 		cmocka_unit_test(test_lamp_faults),
 		cmocka_unit_test(test_footfall_rush_hour),
 		cmocka_unit_test(test_footfall_counts_the_span_after_the_sample),
