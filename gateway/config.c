@@ -740,20 +740,31 @@ profiles:
  * path.  Returns NULL when good, or what is wrong. */
 static const char *check_mqtt_uri(const char *uri)
 {
-	static const char *const schemes[] = { "tcp", "mqtt", "ssl", "mqtts", "ws", "wss" };
+	static const struct {
+		const char *name;
+		bool web, tls;
+	} schemes[] = {
+		{ "tcp", false, false }, { "mqtt", false, false }, { "ssl", false, true },
+		{ "mqtts", false, true }, { "ws", true, false }, { "wss", true, true },
+	};
 	const char *separator = strstr(uri, "://");
 	if (!separator)
 		return "expected SCHEME://HOST:PORT, e.g. tcp://broker.example:1883";
 	size_t scheme_length = (size_t)(separator - uri);
-	bool known = false, web = false;
+	bool known = false, web = false, tls = false;
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		if (strlen(schemes[i]) == scheme_length && strncmp(uri, schemes[i], scheme_length) == 0) {
+		if (strlen(schemes[i].name) == scheme_length && strncmp(uri, schemes[i].name, scheme_length) == 0) {
 			known = true;
-			web = schemes[i][0] == 'w';
+			web = schemes[i].web;
+			tls = schemes[i].tls;
 		}
 	}
 	if (!known)
 		return "the scheme must be tcp, mqtt, ssl, mqtts, ws or wss";
+	/* Without a CA file Paho cannot verify a server, and it says only
+	 * "Invalid (NULL) parameter": refuse plainly instead. */
+	if (tls)
+		return "TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; use tcp, mqtt or ws";
 
 	const char *host = separator + 3;
 	const char *host_end;

@@ -839,9 +839,19 @@ static void test_mqtt_uri(void **state)
 	                "5: uri: only ws:// and wss:// may have a path after the port, got 'tcp://broker:1883/mqtt'");
 	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://user:secret@broker:1883\n" LIGHT_SENSOR,
 	                "5: uri: the port must be from 1 to 65535, got 'tcp://user:secret@broker:1883'");
-	assert_loads(fixture, GATEWAY "[mqtt]\nuri = mqtts://[::1]:8883\n" LIGHT_SENSOR);
-	assert_string_equal(fixture->config.mqtt.uri, "mqtts://[::1]:8883");
-	assert_loads(fixture, GATEWAY "[mqtt]\nuri = wss://broker.example:443/mqtt\n" LIGHT_SENSOR);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = mqtt://[::1]:1883\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.mqtt.uri, "mqtt://[::1]:1883");
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = ws://broker.example:80/mqtt\n" LIGHT_SENSOR);
+	/* TLS needs settings that do not exist yet: refused, not half done. */
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = mqtts://[::1]:8883\n" LIGHT_SENSOR,
+	                "5: uri: TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; "
+	                "use tcp, mqtt or ws, got 'mqtts://[::1]:8883'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = ssl://broker:8883\n" LIGHT_SENSOR,
+	                "5: uri: TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; "
+	                "use tcp, mqtt or ws, got 'ssl://broker:8883'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = wss://broker.example:443/mqtt\n" LIGHT_SENSOR,
+	                "5: uri: TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; "
+	                "use tcp, mqtt or ws, got 'wss://broker.example:443/mqtt'");
 }
 
 static void test_topic_prefix(void **state)
