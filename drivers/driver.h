@@ -1,10 +1,23 @@
 /* driver.h — what every sensor driver provides: one struct of operations.
  *
- * A driver turns one configured sensor into samples.  The daemon owns the
- * timing: it calls sample() every interval_s seconds of the (real or
- * virtual) clock.  A driver keeps its own state behind the opaque pointer
- * open() returns and frees it in close(); it never reads the clock itself,
- * so the same driver runs in real time and in a simulated week. */
+ * A driver turns one configured sensor into readings, in one of two ways:
+ *
+ *  - Polled: the sensor (gateway/sensor.c) calls sample() on the schedule,
+ *    every interval_s seconds of the real or virtual clock.  A driver whose
+ *    device needs time to convert (a BH1750 takes 120–180 ms) also has
+ *    prepare(): it starts the conversion and says how long to wait; sample()
+ *    is then called that much later, so the loop never blocks on a device.
+ *  - Event-driven: event_fd() hands the loop a file descriptor that becomes
+ *    readable when the kernel has events (a GPIO line's edges), and
+ *    read_events() reads what is pending, each event with the kernel's own
+ *    timestamp.  No polling: the loop watches the descriptor.
+ *
+ * A driver may be both (a lamp line is read at open, on every edge and on
+ * the interval).  It never reads the wall clock itself, so the same driver
+ * runs in real time and in a simulated week; kernel timestamps are mapped
+ * onto the schedule's clock by the sensor.  A driver keeps its state behind
+ * the opaque pointer open() returns and frees it in close(); it keeps no
+ * pointer into the configuration or the environment after open(). */
 #ifndef TRYGGD_DRIVER_H
 #define TRYGGD_DRIVER_H
 
@@ -12,13 +25,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "reading.h"
+#include "sensor_config.h"
 
-/* One sample, as the driver read it. */
+/* One polled sample, as the driver read it. */
 struct sample {
-	double value;            /* lux (light); 1 lit / 0 dark (lamp); passes since the last sample (footfall) */
+	double value;            /* lux (light); 1 lit / 0 dark (lamp); passes in the sample's slot (footfall) */
 	bool has_direction;      /* footfall: the sensor tells in from out */
 	unsigned in, out;        /* footfall with direction: value == in + out */
+	bool held;               /* footfall: the beam is held broken at this moment (tamper) */
+};
+
+/* Something an event-driven sensor saw, at the kernel's time. */
+enum driver_event_kind {
+	DRIVER_EVENT_PASS,       /* footfall: one person passed */
+	DRIVER_EVENT_LEVEL,      /* the input changed: lamp on/off, beam broken/clear */
+};
+
+struct driver_event {
+	enum driver_event_kind kind;
+	int64_t time_ns;         /* the kernel's timestamp, CLOCK_MONOTONIC */
+	enum reading_direction direction;  /* PASS: in, out, or none */
+	bool active;             /* LEVEL: the new logical level (lamp lit, beam broken) */
 };
 
 /* What the daemon tells every driver when it opens a sensor. */
@@ -26,6 +54,8 @@ struct driver_env {
 	const char *gateway_id;
 	const char *district;          /* the gateway's district, as written in the config */
 	const char *profiles;          /* simulation profiles file, or NULL outside simulation */
+	const char *config_directory;  /* absolute; relative paths in options are taken from here */
+	int64_t now_ms;                /* the schedule's clock at open */
 };
 
 struct driver_ops {
@@ -39,23 +69,52 @@ struct driver_ops {
 	int (*check_option)(enum sensor_type type, const char *key, const char *value,
 	                    char *err, size_t err_size);
 	/* After all options were checked: report what is missing or
-	 * inconsistent (e.g. a required option) with a message in err, or 0. */
+	 * inconsistent (e.g. a required option) with a message in err, or 0.
+	 * May be NULL. */
 	int (*check_sensor)(const struct sensor_config *sc, char *err, size_t err_size);
 
 	/* Open the sensor.  0 and *state set, or a negative errno with a
-	 * message in err. */
+	 * message in err.  A sensor that fails later is closed and opened
+	 * again (with backoff), so open() is also how a driver recovers. */
 	int (*open)(const struct sensor_config *sc, const struct driver_env *env,
 	            void **state, char *err, size_t err_size);
-	/* Take one sample at time now_ms (Unix epoch ms, real or virtual).
-	 * 0 with *out filled; a negative errno when the sensor could not be
-	 * read this time (the interval then counts as not covered). */
-	int (*sample)(void *state, int64_t now_ms, struct sample *out);
 	void (*close)(void *state);
+
+	/* Polled (NULL for a driver that is only event-driven).  Take one
+	 * sample at time now_ms (Unix epoch ms, real or virtual): 0 with *out
+	 * filled; -ENODATA when there is nothing to read at that time (not a
+	 * fault, e.g. a replay file's gap); another negative errno when the
+	 * sensor could not be read (the interval then counts as not covered). */
+	int (*sample)(void *state, int64_t now_ms, struct sample *out);
+	/* Optional: start a slow conversion for the sample at now_ms.  Returns
+	 * how many ms to wait before sample() collects it (>= 0), or a
+	 * negative errno. */
+	int (*prepare)(void *state, int64_t now_ms);
+
+	/* Event-driven (both NULL otherwise).  event_fd(): the descriptor to
+	 * watch for POLLIN.  read_events(): read without blocking at most max
+	 * pending events into events, oldest first; returns how many (fewer
+	 * than max: nothing is left), or a negative errno (the device is gone). */
+	int (*event_fd)(void *state);
+	int (*read_events)(void *state, struct driver_event *events, size_t max);
+	/* Optional, event-driven: the input's logical level now (lamp lit,
+	 * beam broken): 1, 0, or a negative errno. */
+	int (*level)(void *state);
+	/* Optional, event-driven footfall: whether this sensor tells in from
+	 * out (a dual beam), so its windows carry in and out even when no one
+	 * passed. */
+	bool (*has_direction)(void *state);
 };
 
 /* The registry: every driver built in, by name; NULL when unknown. */
 const struct driver_ops *driver_find(const char *name);
+/* All drivers, for listing: *count set. */
+const struct driver_ops *const *driver_all(size_t *count);
 
 extern const struct driver_ops sim_driver;
+extern const struct driver_ops gpio_driver;
+extern const struct driver_ops iio_driver;
+extern const struct driver_ops bh1750_driver;
+extern const struct driver_ops replay_driver;
 
 #endif

@@ -14,3 +14,9 @@ const struct driver_ops *driver_find(const char *name)
 			return drivers[i];
 	return NULL;
 }
+
+const struct driver_ops *const *driver_all(size_t *count)
+{
+	*count = sizeof(drivers) / sizeof(drivers[0]);
+	return drivers;
+}

@@ -24,6 +24,7 @@
 
 #include "calendar.h"
 #include "driver.h"
+#include "sim_inject.h"
 #include "sim_profile.h"
 #include "sun.h"
 
@@ -73,6 +74,7 @@ struct sim_state {
 	double placement;        /* light: share of daylight reaching the sensor (shade), 0.7–1 */
 	int64_t lamp_offset_ms;  /* lamp: its photocell switches this much later (or earlier) */
 	double site_level;       /* footfall: this spot is busier or quieter than the district mean */
+	struct sim_injections injections;
 };
 
 /* ---- stateless randomness ------------------------------------------ */
@@ -376,7 +378,10 @@ static bool valid_profile_name(const char *text)
 static int sim_check_option(enum sensor_type type, const char *key, const char *value,
                             char *err, size_t err_size)
 {
-	(void)type;   /* both options apply to every type */
+	if (strcmp(key, "inject") == 0) {
+		struct sim_injections injections;
+		return sim_inject_parse(type, value, &injections, err, err_size);
+	}
 	if (strcmp(key, "seed") == 0) {
 		uint64_t seed;
 		if (!parse_seed(value, &seed)) {
@@ -457,6 +462,12 @@ static int sim_open(const struct sensor_config *sc, const struct driver_env *env
 	result = sim_profile_load(profiles, district, &state->profile, err, err_size);
 	if (result < 0)
 		goto out;
+	const char *inject = sensor_option(sc, "inject");
+	if (inject) {
+		result = sim_inject_parse(sc->type, inject, &state->injections, err, err_size);
+		if (result < 0)
+			goto out;
+	}
 
 	state->type = sc->type;
 	state->interval_ms = (int64_t)sc->interval_s * 1000;
@@ -478,15 +489,24 @@ out:
 static int sim_sample(void *opaque, int64_t now_ms, struct sample *out)
 {
 	const struct sim_state *state = opaque;
+	const struct sim_injections *faults = &state->injections;
 	memset(out, 0, sizeof(*out));
+	if (sim_inject_active(faults, SIM_FAULT_FAILED, now_ms))
+		return -EIO;
 	switch (state->type) {
 	case SENSOR_LIGHT:
-		out->value = light_lux(state, now_ms);
+		/* A taped-over sensor still sees a glimmer. */
+		out->value = sim_inject_active(faults, SIM_FAULT_COVERED, now_ms) ? 0.2 : light_lux(state, now_ms);
 		return 0;
 	case SENSOR_LAMP:
-		out->value = lamp_on(state, now_ms) ? 1.0 : 0.0;
+		out->value = lamp_on(state, now_ms) && !sim_inject_active(faults, SIM_FAULT_LAMP, now_ms) ? 1.0 : 0.0;
 		return 0;
 	case SENSOR_FOOTFALL:
+		out->held = sim_inject_active(faults, SIM_FAULT_BLOCKED, now_ms);
+		if (out->held || sim_inject_active(faults, SIM_FAULT_STUCK, now_ms)) {
+			out->has_direction = true;
+			return 0;
+		}
 		footfall_sample(state, now_ms, out);
 		return 0;
 	}

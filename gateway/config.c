@@ -24,7 +24,9 @@
 #include "config.h"
 #include "driver.h"
 #include "lineproto.h"
+#include "parse.h"
 #include "slug.h"
+#include "sun.h"
 #include "timefmt.h"
 
 #ifndef TRYGGD_PROFILES_DEFAULT
@@ -64,7 +66,22 @@ static const char *const planned_drivers[] = { "gpio", "iio", "bh1750", "replay"
 
 /* The generic keys of a [sensor.NAME] section; every other key is the
  * driver's. */
-static const char *const sensor_keys[] = { "type", "driver", "interval", "dark_lux", "light" };
+static const char *const sensor_keys[] = {
+	"type", "driver", "interval", "dark_lux", "light",
+	/* alerts (struct sensor_alerts) */
+	"stuck_after", "busy_hours", "blocked_after", "covered_lux", "covered_after", "fault_after",
+};
+
+/* Alert defaults: long enough that an ordinary quiet spell, a lingering
+ * passer-by, a cloud or a photocell's switching delay never raise one. */
+#define STUCK_DEFAULT_MS (3 * 3600 * 1000)
+#define BUSY_FROM_DEFAULT 8
+#define BUSY_TO_DEFAULT 20
+#define BLOCKED_DEFAULT_MS (30 * 1000)
+#define COVERED_LUX_DEFAULT 1.0
+#define COVERED_DEFAULT_MS (30 * 60 * 1000)
+#define LAMP_FAULT_DEFAULT_MS (15 * 60 * 1000)
+#define ALERT_AFTER_MAX_MS (7LL * 86400 * 1000)
 
 struct raw_entry {
 	char *key;
@@ -250,61 +267,6 @@ static bool is_utf8(const char *text, size_t size)
 		i += length;
 	}
 	return true;
-}
-
-/* Strict whole-number parsing: digits with an optional minus, nothing else,
- * and within the range. */
-static bool parse_integer(const char *text, long minimum, long maximum, long *out)
-{
-	const char *digits = text[0] == '-' ? text + 1 : text;
-	if (!isdigit((unsigned char)digits[0]))
-		return false;
-	errno = 0;
-	char *end = NULL;
-	long value = strtol(text, &end, 10);
-	if (errno != 0 || *end != '\0' || value < minimum || value > maximum)
-		return false;
-	*out = value;
-	return true;
-}
-
-/* Strict decimal parsing: plain digits, point and exponent only (no hex
- * floats, no inf or nan), always with '.' whatever the process locale. */
-static bool parse_decimal(const char *text, double minimum, double *out)
-{
-	if (text[0] == '\0' || strspn(text, "0123456789.eE+-") != strlen(text))
-		return false;
-	if (!isdigit((unsigned char)text[0]) && text[0] != '.' && text[0] != '-')
-		return false;
-	locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-	if (c_locale == (locale_t)0)
-		return false;
-	errno = 0;
-	char *end = NULL;
-	double value = strtod_l(text, &end, c_locale);
-	int saved_errno = errno;
-	freelocale(c_locale);
-	if (saved_errno != 0 || *end != '\0' || !isfinite(value) || value < minimum)
-		return false;
-	*out = value;
-	return true;
-}
-
-static bool parse_boolean(const char *text, bool *out)
-{
-	static const char *const truths[] = { "yes", "true", "on", "1" };
-	static const char *const falsehoods[] = { "no", "false", "off", "0" };
-	for (size_t i = 0; i < sizeof(truths) / sizeof(truths[0]); i++) {
-		if (strcasecmp(text, truths[i]) == 0) {
-			*out = true;
-			return true;
-		}
-		if (strcasecmp(text, falsehoods[i]) == 0) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
 }
 
 /* ---- pass 1: reading with inih ----------------------------------------- */
@@ -562,6 +524,18 @@ static void take_integer(struct loader *loader, struct raw_section *section, con
 	*field = (int)value;
 }
 
+/* A duration key ("90", "250ms", "2h"); *field keeps its default when the
+ * key is absent or bad. */
+static void take_duration(struct loader *loader, struct raw_section *section, const char *key,
+                          int64_t minimum_ms, int64_t maximum_ms, int64_t *field)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct raw_entry *entry = take(section, key);
+	if (entry && !parse_duration_ms(entry->value, minimum_ms, maximum_ms, field))
+		report(loader, entry->line, "%s: expected a time like 30s, 15min or 3h (0 turns it off, at most 7d), got '%s'",
+		       key, shown(entry->value, shown_buffer));
+}
+
 /* A text key that must be non-empty and free of control characters.
  * Returns the entry (or NULL) and sets *valid. */
 static struct raw_entry *take_text(struct loader *loader, struct raw_section *section, const char *key,
@@ -626,12 +600,30 @@ static char *take_path(struct loader *loader, struct raw_section *section, const
 	return resolve_path(loader, fallback);
 }
 
+/* Degrees, north or east positive. */
+static void take_coordinate(struct loader *loader, struct raw_section *section, const char *key,
+                            double limit, double *field)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct raw_entry *entry = take(section, key);
+	double value;
+	if (!entry)
+		return;
+	if (!parse_decimal(entry->value, -limit, &value) || value > limit)
+		report(loader, entry->line, "%s: expected degrees from %g to %g, got '%s'", key, -limit, limit,
+		       shown(entry->value, shown_buffer));
+	else
+		*field = value;
+}
+
 static void validate_gateway(struct loader *loader, struct config *config)
 {
 	char shown_buffer[SHOWN_VALUE_SIZE];
 	struct gateway_config *gateway = &config->gateway;
 	struct raw_section *section = find_raw_section(loader, SECTION_GATEWAY, NULL);
 	gateway->window_s = 60;
+	gateway->latitude = SUN_ESKILSTUNA_LATITUDE;
+	gateway->longitude = SUN_ESKILSTUNA_LONGITUDE;
 	if (!section) {
 		report(loader, 1, "missing section [gateway] (with at least id and district)");
 		gateway->state_dir = copy_text(loader, "/var/lib/tryggd");
@@ -671,6 +663,8 @@ static void validate_gateway(struct loader *loader, struct config *config)
 		gateway->site = copy_text(loader, entry->value);
 
 	take_integer(loader, section, "window", "whole seconds", 1, 86400, &gateway->window_s);
+	take_coordinate(loader, section, "latitude", 90, &gateway->latitude);
+	take_coordinate(loader, section, "longitude", 180, &gateway->longitude);
 	gateway->state_dir = take_path(loader, section, "state_dir", "/var/lib/tryggd");
 	report_unused(loader, section);
 }
@@ -948,18 +942,6 @@ static bool is_planned_driver(const char *name)
 	return false;
 }
 
-static bool parse_sensor_type(const char *text, enum sensor_type *out)
-{
-	static const enum sensor_type types[] = { SENSOR_FOOTFALL, SENSOR_LIGHT, SENSOR_LAMP };
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		if (strcmp(text, sensor_type_name(types[i])) == 0) {
-			*out = types[i];
-			return true;
-		}
-	}
-	return false;
-}
-
 static int add_option(struct sensor_config *sensor, const struct raw_entry *entry)
 {
 	struct sensor_option *grown = realloc(sensor->options, (sensor->option_count + 1) * sizeof(*grown));
@@ -974,6 +956,72 @@ static int add_option(struct sensor_config *sensor, const struct raw_entry *entr
 	}
 	sensor->options[sensor->option_count++] = option;
 	return 0;
+}
+
+/* The tamper and wear thresholds; each belongs to one type. */
+static void validate_alerts(struct loader *loader, struct raw_section *section, struct sensor_config *sensor,
+                            bool type_known)
+{
+	static const struct {
+		const char *key;
+		enum sensor_type type;
+	} owners[] = {
+		{ "stuck_after", SENSOR_FOOTFALL }, { "busy_hours", SENSOR_FOOTFALL },
+		{ "blocked_after", SENSOR_FOOTFALL }, { "covered_lux", SENSOR_LIGHT },
+		{ "covered_after", SENSOR_LIGHT }, { "fault_after", SENSOR_LAMP },
+	};
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct sensor_alerts *alerts = &sensor->alerts;
+	*alerts = (struct sensor_alerts){
+		.stuck_ms = STUCK_DEFAULT_MS, .busy_from_hour = BUSY_FROM_DEFAULT, .busy_to_hour = BUSY_TO_DEFAULT,
+		.blocked_ms = BLOCKED_DEFAULT_MS, .covered_lux = COVERED_LUX_DEFAULT,
+		.covered_ms = COVERED_DEFAULT_MS, .lamp_fault_ms = LAMP_FAULT_DEFAULT_MS,
+	};
+	for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+		const struct raw_entry *entry = take(section, owners[i].key);
+		if (entry && type_known && sensor->type != owners[i].type) {
+			report(loader, entry->line, "%s applies only to %s sensors", owners[i].key,
+			       sensor_type_name(owners[i].type));
+		}
+	}
+	if (!type_known)
+		return;
+	switch (sensor->type) {
+	case SENSOR_FOOTFALL: {
+		take_duration(loader, section, "stuck_after", 0, ALERT_AFTER_MAX_MS, &alerts->stuck_ms);
+		take_duration(loader, section, "blocked_after", 0, ALERT_AFTER_MAX_MS, &alerts->blocked_ms);
+		struct raw_entry *entry = take(section, "busy_hours");
+		long from, to;
+		char *dash = entry ? strchr(entry->value, '-') : NULL;
+		if (!entry)
+			break;
+		if (dash) {
+			*dash = '\0';
+			bool good = parse_integer(entry->value, 0, 23, &from) && parse_integer(dash + 1, 1, 24, &to) &&
+			            from < to;
+			*dash = '-';
+			if (good) {
+				alerts->busy_from_hour = (int)from;
+				alerts->busy_to_hour = (int)to;
+				break;
+			}
+		}
+		report(loader, entry->line, "busy_hours: expected local hours FROM-TO like 8-20, got '%s'",
+		       shown(entry->value, shown_buffer));
+		break;
+	}
+	case SENSOR_LIGHT: {
+		take_duration(loader, section, "covered_after", 0, ALERT_AFTER_MAX_MS, &alerts->covered_ms);
+		struct raw_entry *entry = take(section, "covered_lux");
+		if (entry && !parse_decimal(entry->value, 0, &alerts->covered_lux))
+			report(loader, entry->line, "covered_lux: expected lux, 0 or more, got '%s'",
+			       shown(entry->value, shown_buffer));
+		break;
+	}
+	case SENSOR_LAMP:
+		take_duration(loader, section, "fault_after", 0, ALERT_AFTER_MAX_MS, &alerts->lamp_fault_ms);
+		break;
+	}
 }
 
 /* What validate_sensor() learnt, for the checks that span sensors. */
@@ -999,7 +1047,7 @@ static struct sensor_verdict validate_sensor(struct loader *loader, struct raw_s
 
 	struct raw_entry *entry = take_required(loader, section, "type");
 	if (entry) {
-		type_known = parse_sensor_type(entry->value, &sensor->type);
+		type_known = sensor_type_parse(entry->value, &sensor->type);
 		if (!type_known)
 			report(loader, entry->line, "type: expected footfall, light or lamp, got '%s'",
 			       shown(entry->value, shown_buffer));
@@ -1031,6 +1079,8 @@ static struct sensor_verdict validate_sensor(struct loader *loader, struct raw_s
 			report(loader, entry->line, "dark_lux: expected lux, 0 or more, got '%s'",
 			       shown(entry->value, shown_buffer));
 	}
+
+	validate_alerts(loader, section, sensor, type_known);
 
 	/* Whether light names a light sensor is checked once all are known. */
 	entry = take(section, "light");
@@ -1301,6 +1351,7 @@ int config_load_with_drivers(const char *path, config_driver_lookup find_driver,
 	}
 
 	config.path = copy_text(&loader, path);
+	config.directory = copy_text(&loader, loader.directory);
 	validate_gateway(&loader, &config);
 	validate_simulation(&loader, &config);
 	validate_mqtt(&loader, &config);
@@ -1336,6 +1387,7 @@ void config_free(struct config *config)
 	if (!config)
 		return;
 	free(config->path);
+	free(config->directory);
 	free(config->gateway.id);
 	free(config->gateway.district);
 	free(config->gateway.site);
@@ -1458,32 +1510,4 @@ const struct sensor_config *config_find_sensor(const struct config *config, cons
 		if (config->sensors[i].name && strcmp(config->sensors[i].name, name) == 0)
 			return &config->sensors[i];
 	return NULL;
-}
-
-const char *sensor_option(const struct sensor_config *sc, const char *key)
-{
-	for (size_t i = 0; i < sc->option_count; i++)
-		if (strcmp(sc->options[i].key, key) == 0)
-			return sc->options[i].value;
-	return NULL;
-}
-
-const char *sensor_type_name(enum sensor_type type)
-{
-	switch (type) {
-	case SENSOR_FOOTFALL: return "footfall";
-	case SENSOR_LIGHT: return "light";
-	case SENSOR_LAMP: return "lamp";
-	}
-	return "unknown";
-}
-
-const char *sensor_type_unit(enum sensor_type type)
-{
-	switch (type) {
-	case SENSOR_FOOTFALL: return "count";
-	case SENSOR_LIGHT: return "lx";
-	case SENSOR_LAMP: return "on";
-	}
-	return "";
 }

@@ -12,29 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum sensor_type { SENSOR_FOOTFALL, SENSOR_LIGHT, SENSOR_LAMP };
+#include "sensor_config.h"
+
 enum influx_api { INFLUX_V1, INFLUX_V2, INFLUX_V3 };
-
-/* A key of a [sensor.NAME] section that is not one of the generic keys
- * (type, driver, interval, dark_lux, light): it belongs to the driver, which
- * validates it (driver_ops.check_option) and reads it when it opens. */
-struct sensor_option {
-	char *key;
-	char *value;
-	int line;
-};
-
-struct sensor_config {
-	char *name;              /* [a-z0-9_-]{1,32} */
-	enum sensor_type type;
-	char *driver;            /* a name the driver registry knows */
-	int interval_s;          /* seconds between samples (default 5) */
-	double dark_lux;         /* light: below this a sample is dark (default 10) */
-	char *light;             /* lamp: name of the paired light sensor, or NULL */
-	struct sensor_option *options;
-	size_t option_count;
-	int line;                /* line of the [sensor.NAME] header */
-};
 
 struct gateway_config {
 	char *id;                /* [A-Za-z0-9_-]{1,64} */
@@ -42,6 +22,8 @@ struct gateway_config {
 	char *site;              /* UTF-8, no control characters, or NULL */
 	int window_s;            /* default 60 */
 	char *state_dir;         /* default /var/lib/tryggd */
+	double latitude;         /* where the board is, for the sun's height (default Eskilstuna) */
+	double longitude;
 };
 
 struct simulation_config {
@@ -73,6 +55,7 @@ struct influx_config {
 
 struct config {
 	char *path;                      /* as given to config_load() */
+	char *directory;                 /* the file's directory, absolute: relative paths start here */
 	struct gateway_config gateway;
 	bool has_simulation;
 	struct simulation_config simulation;
@@ -103,10 +86,5 @@ void config_print_summary(const struct config *config, FILE *out);
 
 /* The sensor called name, or NULL. */
 const struct sensor_config *config_find_sensor(const struct config *config, const char *name);
-/* The value of a driver option of sc, or NULL when it was not given. */
-const char *sensor_option(const struct sensor_config *sc, const char *key);
-
-const char *sensor_type_name(enum sensor_type type);   /* "footfall", "light", "lamp" */
-const char *sensor_type_unit(enum sensor_type type);   /* "count", "lx", "on" */
 
 #endif

@@ -17,11 +17,11 @@
 #include "payload.h"
 #include "reading.h"
 #include "schedule.h"
+#include "sensor.h"
 #include "slug.h"
 #include "spool.h"
 #include "state.h"
 #include "store_influx.h"
-#include "window.h"
 
 /* Backpressure for a simulation at speed 0: the virtual clock waits while
  * this much is under way to a server that is up.  While a server is down
@@ -34,18 +34,10 @@
 #define STOP_TIMEOUT_S 5
 #define LINE_MAX_BYTES 2048
 
-struct daemon;
-
+/* What the daemon keeps per sensor besides the sensor itself: its topics. */
 struct daemon_sensor {
-	struct daemon *daemon;
-	const struct sensor_config *config;
-	const struct driver_ops *driver;
-	void *state;
-	struct window window;
-	struct daemon_sensor *light;     /* lamp: its paired light sensor */
-	bool dark, has_dark;             /* light: the last sample read dark */
-	bool failing;
-	char *topic_reading, *topic_window;
+	struct sensor *sensor;
+	char *topic_reading, *topic_window, *topic_alert;
 };
 
 enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_CLOSING };
@@ -68,7 +60,7 @@ struct daemon {
 	int64_t window_ms;
 	enum daemon_phase phase;
 	int timeout_status;              /* exit status when draining runs out of time */
-	uint64_t readings, windows, mqtt_dropped;
+	uint64_t windows, mqtt_dropped;
 };
 
 /* ---- publishing ---- */
@@ -105,41 +97,54 @@ static void daemon_publish_status(struct daemon *daemon, bool online)
 	daemon_publish(daemon, daemon->topic_status, payload, true);
 }
 
-static void daemon_publish_reading(struct daemon_sensor *sensor, int64_t now_ms, double value,
-                                   enum reading_direction direction)
+static struct daemon_sensor *daemon_find(struct daemon *daemon, const struct sensor *sensor)
 {
-	struct daemon *daemon = sensor->daemon;
+	for (size_t i = 0; i < daemon->sensor_count; i++)
+		if (daemon->sensors[i].sensor == sensor)
+			return &daemon->sensors[i];
+	return NULL;
+}
+
+static void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_ms, double value,
+                              enum reading_direction direction)
+{
+	struct daemon *daemon = userdata;
+	if (!daemon->mqtt || !daemon->config->mqtt.publish_readings)
+		return;
+	const struct sensor_config *sc = sensor_config(sensor);
 	struct reading reading = {
-		.ts_ms = now_ms, .seq = daemon->seq + 1, .value = value, .direction = direction,
+		.ts_ms = ts_ms, .seq = daemon->seq + 1, .value = value, .direction = direction,
 	};
 	/* The number is recorded as used before the message leaves, so a crash
 	 * can skip a number but never reuse one. */
 	if (state_sequence_store(daemon->state, reading.seq) < 0)
 		log_error("cannot record the reading sequence number %llu", (unsigned long long)reading.seq);
 	daemon->seq = reading.seq;
-	daemon_publish(daemon, sensor->topic_reading,
-	               payload_reading(&daemon->identity, sensor->config->name, sensor->config->type, &reading),
-	               false);
+	daemon_publish(daemon, daemon_find(daemon, sensor)->topic_reading,
+	               payload_reading(&daemon->identity, sc->name, sc->type, &reading), false);
 }
 
-static void daemon_publish_readings(struct daemon_sensor *sensor, int64_t now_ms, const struct sample *sample)
+static void daemon_publish_alert(struct daemon *daemon, struct daemon_sensor *entry)
 {
-	if (!sensor->daemon->mqtt || !sensor->daemon->config->mqtt.publish_readings)
-		return;
-	if (sensor->config->type != SENSOR_FOOTFALL) {
-		daemon_publish_reading(sensor, now_ms, sample->value, DIRECTION_NONE);
-		return;
-	}
-	/* A footfall reading is passes since the last one; nobody passing is
-	 * not news, the window carries the zero. */
-	if (sample->has_direction) {
-		if (sample->in > 0)
-			daemon_publish_reading(sensor, now_ms, sample->in, DIRECTION_IN);
-		if (sample->out > 0)
-			daemon_publish_reading(sensor, now_ms, sample->out, DIRECTION_OUT);
-	} else if (sample->value > 0) {
-		daemon_publish_reading(sensor, now_ms, sample->value, DIRECTION_NONE);
-	}
+	const struct sensor_config *sc = sensor_config(entry->sensor);
+	daemon_publish(daemon, entry->topic_alert,
+	               payload_alert(&daemon->identity, sc->name, sc->type, sensor_alerts(entry->sensor),
+	                             schedule_now(daemon->schedule)),
+	               true);
+}
+
+static void daemon_on_alert(void *userdata, struct sensor *sensor)
+{
+	struct daemon *daemon = userdata;
+	struct daemon_sensor *entry = daemon_find(daemon, sensor);
+	enum alert_kind kind;
+	const struct alert_problem *problem = alert_shown(sensor_alerts(sensor), &kind);
+	if (problem)
+		log_warning("sensor %s: alert %s: %s", sensor_config(sensor)->name, alert_kind_name(kind), problem->detail);
+	else
+		log_info("sensor %s: alert cleared, ok", sensor_config(sensor)->name);
+	if (daemon->mqtt)
+		daemon_publish_alert(daemon, entry);
 }
 
 /* ---- sampling and windows ---- */
@@ -147,53 +152,6 @@ static void daemon_publish_readings(struct daemon_sensor *sensor, int64_t now_ms
 static int64_t daemon_next_multiple(int64_t now_ms, int64_t step_ms)
 {
 	return window_align(now_ms, step_ms) + step_ms;
-}
-
-static int64_t daemon_on_sample(void *userdata, int64_t now_ms)
-{
-	struct daemon_sensor *sensor = userdata;
-	struct daemon *daemon = sensor->daemon;
-	int64_t interval_ms = (int64_t)sensor->config->interval_s * 1000;
-	int64_t next = daemon_next_multiple(now_ms, interval_ms);
-	struct sample sample = { 0 };
-
-	int r = sensor->driver->sample(sensor->state, now_ms, &sample);
-	if (r < 0) {
-		if (!sensor->failing)
-			log_warning("sensor %s: cannot read: %s", sensor->config->name, strerror(-r));
-		sensor->failing = true;
-		return next;
-	}
-	if (sensor->failing)
-		log_info("sensor %s: reading again", sensor->config->name);
-	sensor->failing = false;
-	daemon->readings++;
-
-	/* The sample stands for its interval slot, [slot, slot + interval):
-	 * a real timer wakes a little after its due time, and that must not
-	 * shave the sample's span (nor a suspended board's late wake-up
-	 * stretch it over the slots it missed). */
-	int64_t slot = window_align(now_ms, interval_ms);
-	switch (sensor->config->type) {
-	case SENSOR_LIGHT:
-		sensor->dark = sample.value < sensor->config->dark_lux;
-		sensor->has_dark = true;
-		window_add_light(&sensor->window, slot, interval_ms, sample.value, sensor->dark);
-		break;
-	case SENSOR_LAMP: {
-		bool on = sample.value >= 0.5;
-		bool fault = !on && sensor->light && sensor->light->has_dark && sensor->light->dark &&
-		             !sensor->light->failing;
-		window_add_lamp(&sensor->window, slot, interval_ms, on, fault);
-		break;
-	}
-	case SENSOR_FOOTFALL:
-		window_add_footfall(&sensor->window, slot, interval_ms, (uint64_t)sample.value,
-		                    sample.has_direction, sample.in, sample.out);
-		break;
-	}
-	daemon_publish_readings(sensor, now_ms, &sample);
-	return next;
 }
 
 /* Close the open window of every sensor: one window message each, and all
@@ -207,25 +165,22 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 		return;
 	}
 	for (size_t i = 0; i < daemon->sensor_count; i++) {
-		struct daemon_sensor *sensor = &daemon->sensors[i];
+		struct daemon_sensor *entry = &daemon->sensors[i];
+		const struct sensor_config *sc = sensor_config(entry->sensor);
 		struct window_result result;
-		/* A window cut short by a stop in which the sensor was never read
-		 * says nothing: leave it out rather than write a zero. */
-		if (partial)
-			window_cut(&sensor->window, schedule_now(daemon->schedule));
-		if (partial && sensor->window.covered_ms == 0 && sensor->window.samples == 0)
+		if (!partial)
+			sensor_close_window(entry->sensor, &result);
+		else if (!sensor_cut_window(entry->sensor, schedule_now(daemon->schedule), &result))
 			continue;
-		window_close(&sensor->window, &result);
 		daemon->windows++;
 		if (daemon->mqtt)
-			daemon_publish(daemon, sensor->topic_window,
-			               payload_window(&daemon->identity, sensor->config->name, &result), false);
+			daemon_publish(daemon, entry->topic_window, payload_window(&daemon->identity, sc->name, &result),
+			               false);
 		if (daemon->spool) {
 			char line[LINE_MAX_BYTES];
-			int length = lineproto_window(&daemon->identity, sensor->config->name, &result, line, sizeof(line));
+			int length = lineproto_window(&daemon->identity, sc->name, &result, line, sizeof(line));
 			if (length < 0) {
-				log_error("sensor %s: window %lld does not fit a line", sensor->config->name,
-				          (long long)result.start_ms);
+				log_error("sensor %s: window %lld does not fit a line", sc->name, (long long)result.start_ms);
 				continue;
 			}
 			lines[line_count] = strdup(line);
@@ -249,8 +204,7 @@ static int64_t daemon_on_window_end(void *userdata, int64_t now_ms)
 	struct daemon *daemon = userdata;
 	/* More than one boundary may have passed (a suspended board): close
 	 * each window in turn. */
-	while (daemon->sensor_count > 0 &&
-	       daemon->sensors[0].window.start_ms + daemon->window_ms <= now_ms)
+	while (daemon->sensor_count > 0 && sensor_window_end(daemon->sensors[0].sensor) <= now_ms)
 		daemon_close_windows(daemon, false);
 	return daemon_next_multiple(now_ms, daemon->window_ms);
 }
@@ -320,11 +274,19 @@ static void daemon_begin_stop(struct daemon *daemon, int timeout_s, int timeout_
 	daemon_check_drained(daemon);
 }
 
+static uint64_t daemon_readings(const struct daemon *daemon)
+{
+	uint64_t readings = 0;
+	for (size_t i = 0; i < daemon->sensor_count; i++)
+		readings += sensor_counters(daemon->sensors[i].sensor).readings;
+	return readings;
+}
+
 static void daemon_on_simulation_end(void *userdata)
 {
 	struct daemon *daemon = userdata;
 	log_info("simulated end reached: %llu readings, %llu windows; delivering what is left",
-	         (unsigned long long)daemon->readings, (unsigned long long)daemon->windows);
+	         (unsigned long long)daemon_readings(daemon), (unsigned long long)daemon->windows);
 	/* A simulation that could not deliver says so in its exit status. */
 	daemon_begin_stop(daemon, daemon->config->simulation.drain_timeout_s, EXIT_TEMPFAIL);
 }
@@ -366,8 +328,13 @@ static void daemon_on_progress(void *userdata)
 static void daemon_on_mqtt_connected(void *userdata)
 {
 	struct daemon *daemon = userdata;
-	if (daemon->phase == PHASE_RUNNING)
+	if (daemon->phase == PHASE_RUNNING) {
 		daemon_publish_status(daemon, true);
+		/* Retained, so a broker that lost them (restarted without
+		 * persistence) learns every sensor's health again. */
+		for (size_t i = 0; i < daemon->sensor_count; i++)
+			daemon_publish_alert(daemon, &daemon->sensors[i]);
+	}
 	schedule_kick(daemon->schedule);
 	daemon_check_drained(daemon);
 }
@@ -375,10 +342,19 @@ static void daemon_on_mqtt_connected(void *userdata)
 static int daemon_open_sensors(struct daemon *daemon)
 {
 	const struct config *config = daemon->config;
-	struct driver_env env = {
-		.gateway_id = config->gateway.id,
-		.district = config->gateway.district,
-		.profiles = config->simulation.profiles,
+	struct sensor_setup setup = {
+		.event = daemon->event,
+		.schedule = daemon->schedule,
+		.env = {
+			.gateway_id = config->gateway.id,
+			.district = config->gateway.district,
+			.profiles = config->simulation.profiles,
+			.config_directory = config->directory,
+		},
+		.window_ms = daemon->window_ms,
+		.latitude = config->gateway.latitude,
+		.longitude = config->gateway.longitude,
+		.events = { .reading = daemon_on_reading, .alert = daemon_on_alert, .userdata = daemon },
 	};
 	char slug[256];
 	int r = slug_make(config->gateway.district, slug, sizeof(slug));
@@ -389,36 +365,30 @@ static int daemon_open_sensors(struct daemon *daemon)
 	if (!daemon->sensors)
 		return -ENOMEM;
 	daemon->sensor_count = config->sensor_count;
-	int64_t now = schedule_now(daemon->schedule);
 	for (size_t i = 0; i < config->sensor_count; i++) {
-		struct daemon_sensor *sensor = &daemon->sensors[i];
+		struct daemon_sensor *entry = &daemon->sensors[i];
 		const struct sensor_config *sc = &config->sensors[i];
 		char err[256] = "";
-		sensor->daemon = daemon;
-		sensor->config = sc;
-		sensor->driver = driver_find(sc->driver);
-		if (!sensor->driver)
-			return -ENOENT;   /* config validation rules this out */
-		r = sensor->driver->open(sc, &env, &sensor->state, err, sizeof(err));
+		r = sensor_new(&setup, sc, &entry->sensor, err, sizeof(err));
 		if (r < 0) {
 			log_error("sensor %s: cannot open (driver %s): %s", sc->name, sc->driver,
 			          err[0] ? err : strerror(-r));
 			return r;
 		}
-		window_init(&sensor->window, sc->type, daemon->window_ms, now);
-		if (asprintf(&sensor->topic_reading, "%s/%s/%s/%s/reading", config->mqtt.topic_prefix, slug,
-		             config->gateway.id, sc->name) < 0 ||
-		    asprintf(&sensor->topic_window, "%s/%s/%s/%s/window", config->mqtt.topic_prefix, slug,
-		             config->gateway.id, sc->name) < 0)
-			return -ENOMEM;
+		const char *const kinds[] = { "reading", "window", "alert" };
+		char **topics[] = { &entry->topic_reading, &entry->topic_window, &entry->topic_alert };
+		for (size_t k = 0; k < 3; k++)
+			if (asprintf(topics[k], "%s/%s/%s/%s/%s", config->mqtt.topic_prefix, slug, config->gateway.id,
+			             sc->name, kinds[k]) < 0)
+				return -ENOMEM;
 	}
 	for (size_t i = 0; i < config->sensor_count; i++) {
-		struct daemon_sensor *sensor = &daemon->sensors[i];
-		if (sensor->config->type != SENSOR_LAMP || !sensor->config->light)
+		const struct sensor_config *sc = &config->sensors[i];
+		if (sc->type != SENSOR_LAMP || !sc->light)
 			continue;
 		for (size_t j = 0; j < daemon->sensor_count; j++)
-			if (strcmp(daemon->sensors[j].config->name, sensor->config->light) == 0)
-				sensor->light = &daemon->sensors[j];
+			if (strcmp(config->sensors[j].name, sc->light) == 0)
+				sensor_pair(daemon->sensors[i].sensor, daemon->sensors[j].sensor);
 	}
 	if (asprintf(&daemon->topic_status, "%s/%s/%s/status", config->mqtt.topic_prefix, slug,
 	             config->gateway.id) < 0)
@@ -434,13 +404,11 @@ static int daemon_add_timers(struct daemon *daemon)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < daemon->sensor_count; i++) {
-		struct daemon_sensor *sensor = &daemon->sensors[i];
-		int64_t interval_ms = (int64_t)sensor->config->interval_s * 1000;
+		enum sensor_type type = sensor_config(daemon->sensors[i].sensor)->type;
 		/* Light before footfall before lamps at one instant, so a lamp
 		 * sees the darkness measured at that same instant. */
-		int priority = sensor->config->type == SENSOR_LIGHT ? 1 : sensor->config->type == SENSOR_FOOTFALL ? 2 : 3;
-		int64_t first = window_align(now, interval_ms) == now ? now : daemon_next_multiple(now, interval_ms);
-		r = schedule_add(daemon->schedule, first, priority, daemon_on_sample, sensor);
+		int priority = type == SENSOR_LIGHT ? 1 : type == SENSOR_FOOTFALL ? 2 : 3;
+		r = sensor_start(daemon->sensors[i].sensor, priority);
 		if (r < 0)
 			return r;
 	}
@@ -450,11 +418,11 @@ static int daemon_add_timers(struct daemon *daemon)
 static void daemon_free(struct daemon *daemon)
 {
 	for (size_t i = 0; i < daemon->sensor_count; i++) {
-		struct daemon_sensor *sensor = &daemon->sensors[i];
-		if (sensor->state)
-			sensor->driver->close(sensor->state);
-		free(sensor->topic_reading);
-		free(sensor->topic_window);
+		struct daemon_sensor *entry = &daemon->sensors[i];
+		sensor_free(entry->sensor);
+		free(entry->topic_reading);
+		free(entry->topic_window);
+		free(entry->topic_alert);
 	}
 	free(daemon->sensors);
 	free(daemon->topic_status);
@@ -572,7 +540,7 @@ int daemon_run(const struct config *config)
 	struct store_counters sent = daemon.store ? store_influx_counters(daemon.store) : (struct store_counters){ 0 };
 	struct mqtt_counters published = daemon.mqtt ? mqtt_counters(daemon.mqtt) : (struct mqtt_counters){ 0 };
 	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu dropped, %llu points stored",
-	         (unsigned long long)daemon.readings, (unsigned long long)daemon.windows,
+	         (unsigned long long)daemon_readings(&daemon), (unsigned long long)daemon.windows,
 	         (unsigned long long)published.published, (unsigned long long)(daemon.mqtt_dropped + published.failed),
 	         (unsigned long long)sent.sent);
 	r = 0;

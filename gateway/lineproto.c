@@ -51,7 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "sensor_type.h"
 #include "lineproto.h"
 #include "number.h"
 

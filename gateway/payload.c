@@ -154,3 +154,35 @@ char *payload_status(const char *state, const char *version, int64_t ts_ms)
 	add_time(&json, "ts", ts_ms);
 	return builder_finish(&json);
 }
+
+char *payload_alert(const struct identity *id, const char *sensor, enum sensor_type type,
+                    const struct alerts *alerts, int64_t ts_ms)
+{
+	struct json_builder json;
+	if (!builder_begin(&json))
+		return NULL;
+	enum alert_kind kind;
+	const struct alert_problem *shown = alert_shown(alerts, &kind);
+	add_string(&json, "state", shown ? alert_kind_name(kind) : "ok");
+	if (shown) {
+		add_time(&json, "since", shown->since_ms);
+		add_string(&json, "detail", shown->detail);
+	}
+	add_time(&json, "ts", ts_ms);
+	add_identity(&json, id, sensor, type);
+	/* Every active problem, most serious first: the state above is only
+	 * the first of them. */
+	if (shown) {
+		cJSON *problems = cJSON_AddArrayToObject(json.object, "problems");
+		if (!problems)
+			json.failed = true;
+		for (unsigned i = 0; problems && i < ALERT_KIND_COUNT; i++) {
+			if (!alerts->problems[i].active)
+				continue;
+			cJSON *name = cJSON_CreateString(alert_kind_name((enum alert_kind)i));
+			if (!name || !cJSON_AddItemToArray(problems, name))
+				json.failed = true;
+		}
+	}
+	return builder_finish(&json);
+}

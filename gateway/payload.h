@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "sensor_type.h"
+#include "alert.h"
 #include "identity.h"
 #include "reading.h"
 #include "window.h"
@@ -14,6 +15,11 @@
 char *payload_reading(const struct identity *id, const char *sensor, enum sensor_type type,
                       const struct reading *r);
 char *payload_window(const struct identity *id, const char *sensor, const struct window_result *w);
+/* The sensor's health for its retained alert topic: {"state":"ok"} or the
+ * most serious problem {"state":"covered","since":…,"detail":…,"problems":[…]},
+ * with ts and the sensor's identity. */
+char *payload_alert(const struct identity *id, const char *sensor, enum sensor_type type,
+                    const struct alerts *alerts, int64_t ts_ms);
 /* {"state":"online","version":…,"ts":…} or, with ts_ms < 0, {"state":"offline"} */
 char *payload_status(const char *state, const char *version, int64_t ts_ms);
 

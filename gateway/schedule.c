@@ -35,6 +35,27 @@ int64_t schedule_now(const struct schedule *schedule)
 	return schedule->options.simulated ? schedule->virtual_now_ms : realtime_ms();
 }
 
+/* The kernel stamps an event with CLOCK_MONOTONIC when it happens; the loop
+ * reads it some microseconds to milliseconds later.  Its place on our clock
+ * is now minus how long ago it happened, both clocks read together here, so
+ * an edge is credited to the window it happened in however late the loop got
+ * round to it, and a step of the wall clock (NTP) between the edge and the
+ * read costs nothing.  A virtual clock stands still between its instants,
+ * and only simulated drivers (which have no kernel events) run on it: there
+ * the event is placed at the current instant. */
+int64_t schedule_from_monotonic(const struct schedule *schedule, int64_t monotonic_ns)
+{
+	if (schedule->options.simulated)
+		return schedule->virtual_now_ms;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	int64_t ago_ns = now_ns - monotonic_ns;
+	if (ago_ns < 0)
+		ago_ns = 0;
+	return realtime_ms() - ago_ns / 1000000;
+}
+
 static struct schedule_timer *schedule_earliest(struct schedule *schedule)
 {
 	struct schedule_timer *best = NULL;

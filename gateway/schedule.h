@@ -39,6 +39,10 @@ void schedule_free(struct schedule *schedule);
 
 int64_t schedule_now(const struct schedule *schedule);
 
+/* A kernel timestamp (CLOCK_MONOTONIC, ns: GPIO edge events) on this
+ * schedule's clock, in ms.  See schedule.c for how. */
+int64_t schedule_from_monotonic(const struct schedule *schedule, int64_t monotonic_ns);
+
 /* Add a timer; among timers due at the same time, lower priority runs first. */
 int schedule_add(struct schedule *schedule, int64_t due_ms, int priority,
                  schedule_callback callback, void *userdata);

@@ -72,6 +72,21 @@ void window_add_footfall(struct window *w, int64_t t_ms, int64_t span_ms,
 {
 	window_credit_sample(w, t_ms, span_ms, false, false, false);
 	w->samples++;
+	window_add_passes(w, count, has_direction, in, out);
+}
+
+void window_credit_time(struct window *w, int64_t t_ms, int64_t span_ms)
+{
+	window_credit_sample(w, t_ms, span_ms, false, false, false);
+}
+
+void window_count_sample(struct window *w)
+{
+	w->samples++;
+}
+
+void window_add_passes(struct window *w, uint64_t count, bool has_direction, uint64_t in, uint64_t out)
+{
 	w->count += count;
 	if (has_direction) {
 		w->has_direction = true;
@@ -93,13 +108,18 @@ void window_add_light(struct window *w, int64_t t_ms, int64_t span_ms, double lu
 	w->samples++;
 }
 
-void window_add_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault)
+void window_credit_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault)
 {
 	window_credit_sample(w, t_ms, span_ms, false, on, fault);
 	if (on)
 		window_credit(w, t_ms, span_ms, &w->on_ms, &w->carry_on_ms);
 	if (fault)
 		window_credit(w, t_ms, span_ms, &w->fault_ms, &w->carry_fault_ms);
+}
+
+void window_add_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault)
+{
+	window_credit_lamp(w, t_ms, span_ms, on, fault);
 	w->samples++;
 }
 

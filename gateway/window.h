@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "sensor_type.h"
 
 /* One closed window of one sensor: what goes to MQTT and to the store. */
 struct window_result {
@@ -76,6 +76,20 @@ void window_add_footfall(struct window *w, int64_t t_ms, int64_t span_ms,
                          uint64_t count, bool has_direction, uint64_t in, uint64_t out);
 void window_add_light(struct window *w, int64_t t_ms, int64_t span_ms, double lux, bool dark);
 void window_add_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault);
+
+/* An edge counter's passes: they add to the counts but not to coverage or
+ * samples, which the sensor credits for the time it stays up
+ * (window_add_footfall with a count of 0). */
+void window_add_passes(struct window *w, uint64_t count, bool has_direction, uint64_t in, uint64_t out);
+
+/* An edge counter was up and watched for [t, t + span): coverage, without
+ * counting a sample (window_count_sample does, once per interval). */
+void window_credit_time(struct window *w, int64_t t_ms, int64_t span_ms);
+void window_count_sample(struct window *w);
+
+/* A lamp watched by its edges: the span [t, t + span) in which it was on (or
+ * off, and at fault), credited like a sample's span without counting as one. */
+void window_credit_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on, bool fault);
 
 /* The sensor was read no further than now_ms (a stop): take back what the
  * open window credited beyond it, so a window cut short says so in its

@@ -1,0 +1,558 @@
+/* sensor.c — see sensor.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sensor.h"
+#include "tamper.h"
+
+#define BACKOFF_MAX_MS (5 * 60 * 1000)
+#define BACKOFF_MIN_MS 1000
+/* Events read in one batch, and batches in one turn of the loop: a stream
+ * faster than that is read on the next turn, so timers still get theirs. */
+#define EVENT_BATCH 64
+#define EVENT_BATCHES_PER_TURN 64
+/* Passes read before the window they belong to has opened (the loop had not
+ * yet turned the window over); far more than a turn of the loop can bring. */
+#define PENDING_MAX 65536
+
+struct pending_pass {
+	int64_t t_ms;
+	enum reading_direction direction;
+};
+
+struct sensor {
+	const struct sensor_config *config;
+	const struct driver_ops *driver;
+	struct sensor_setup setup;
+	int64_t interval_ms;
+	bool event_driven;
+
+	void *state;                 /* the driver's, NULL while closed */
+	sd_event_source *io;
+
+	struct window window;
+	struct sensor *light;        /* lamp: its paired light sensor */
+	bool dark, has_dark;         /* light: the last sample read dark */
+
+	/* failure and recovery */
+	bool failing;
+	int64_t backoff_ms;
+
+	/* polled with a slow conversion: the slot whose sample is converting */
+	bool converting;
+	int64_t converting_slot_ms;
+
+	/* event-driven */
+	int64_t cursor_ms;           /* time credited to the window up to here */
+	bool level;                  /* lamp lit / beam broken, as last known */
+	bool has_direction;
+	uint64_t tick_in, tick_out, tick_passes;   /* since the last reading */
+	struct pending_pass *pending;
+	size_t pending_count, pending_capacity;
+
+	struct tamper tamper;
+	struct alerts alerts;
+	struct sensor_counters counters;
+};
+
+/* ---- small helpers ---- */
+
+static int64_t sensor_now(const struct sensor *sensor)
+{
+	return schedule_now(sensor->setup.schedule);
+}
+
+static void sensor_alert_changed(struct sensor *sensor, bool changed)
+{
+	if (changed && sensor->setup.events.alert)
+		sensor->setup.events.alert(sensor->setup.events.userdata, sensor);
+}
+
+static void sensor_publish(struct sensor *sensor, int64_t ts_ms, double value, enum reading_direction direction)
+{
+	if (sensor->setup.events.reading)
+		sensor->setup.events.reading(sensor->setup.events.userdata, sensor, ts_ms, value, direction);
+}
+
+static bool sensor_light_dark(const struct sensor *lamp)
+{
+	const struct sensor *light = lamp->light;
+	return light && light->has_dark && light->dark && !light->failing;
+}
+
+static int64_t next_multiple(int64_t now_ms, int64_t step_ms)
+{
+	return window_align(now_ms, step_ms) + step_ms;
+}
+
+/* ---- opening, closing, failing ---- */
+
+static int sensor_on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+
+static void sensor_close_driver(struct sensor *sensor)
+{
+	sensor->io = sd_event_source_disable_unref(sensor->io);
+	if (sensor->state)
+		sensor->driver->close(sensor->state);
+	sensor->state = NULL;
+	sensor->converting = false;
+}
+
+/* Open the driver and, for an event-driven one, watch its descriptor. */
+static int sensor_open_driver(struct sensor *sensor, char *err, size_t err_size)
+{
+	sensor->setup.env.now_ms = sensor_now(sensor);
+	int r = sensor->driver->open(sensor->config, &sensor->setup.env, &sensor->state, err, err_size);
+	if (r < 0) {
+		sensor->state = NULL;
+		return r;
+	}
+	if (!sensor->event_driven)
+		return 0;
+	int fd = sensor->driver->event_fd(sensor->state);
+	if (fd < 0) {
+		snprintf(err, err_size, "the driver has no event descriptor");
+		r = fd;
+		goto fail;
+	}
+	r = sd_event_add_io(sensor->setup.event, &sensor->io, fd, EPOLLIN, sensor_on_io, sensor);
+	if (r < 0) {
+		snprintf(err, err_size, "cannot watch its events: %s", strerror(-r));
+		goto fail;
+	}
+	sensor->has_direction = sensor->driver->has_direction && sensor->driver->has_direction(sensor->state);
+	if (sensor->driver->level) {
+		int level = sensor->driver->level(sensor->state);
+		if (level < 0) {
+			snprintf(err, err_size, "cannot read the input: %s", strerror(-level));
+			r = level;
+			goto fail;
+		}
+		sensor->level = level > 0;
+	}
+	return 0;
+fail:
+	sensor_close_driver(sensor);
+	return r < 0 ? r : -EIO;
+}
+
+/* Start (or go on) failing at now_ms: what it could not do is said once per
+ * failure, not on every retry.  Returns when to try again. */
+static int64_t sensor_fail(struct sensor *sensor, int64_t now_ms, const char *detail)
+{
+	sensor_close_driver(sensor);
+	if (!sensor->failing) {
+		sensor->failing = true;
+		sensor->counters.failures++;
+		sensor->backoff_ms = sensor->interval_ms > BACKOFF_MIN_MS ? sensor->interval_ms : BACKOFF_MIN_MS;
+		if (sensor->backoff_ms > BACKOFF_MAX_MS)
+			sensor->backoff_ms = BACKOFF_MAX_MS;
+		log_warning("sensor %s: %s; trying again with backoff", sensor->config->name, detail);
+		sensor_alert_changed(sensor, alert_raise(&sensor->alerts, ALERT_FAILED, now_ms, "%s", detail));
+	} else {
+		sensor->backoff_ms = sensor->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : sensor->backoff_ms * 2;
+	}
+	return now_ms + sensor->backoff_ms;
+}
+
+static void sensor_recovered(struct sensor *sensor, int64_t now_ms)
+{
+	const struct alert_problem *problem = &sensor->alerts.problems[ALERT_FAILED];
+	log_info("sensor %s: reading again after %lld s", sensor->config->name,
+	         (long long)((now_ms - problem->since_ms) / 1000));
+	sensor->failing = false;
+	sensor->cursor_ms = now_ms;   /* what it missed is not covered */
+	sensor_alert_changed(sensor, alert_clear(&sensor->alerts, ALERT_FAILED));
+}
+
+/* ---- event-driven sensors ---- */
+
+/* Credit the time up to until_ms, as the sensor stood since the cursor. */
+static void sensor_credit(struct sensor *sensor, int64_t until_ms)
+{
+	if (until_ms <= sensor->cursor_ms)
+		return;
+	int64_t span = until_ms - sensor->cursor_ms;
+	if (sensor->config->type == SENSOR_LAMP) {
+		bool fault = !sensor->level && sensor_light_dark(sensor);
+		window_credit_lamp(&sensor->window, sensor->cursor_ms, span, sensor->level, fault);
+		sensor_alert_changed(sensor, tamper_lamp(&sensor->tamper, &sensor->alerts, until_ms, fault));
+	} else {
+		window_credit_time(&sensor->window, sensor->cursor_ms, span);
+		window_add_passes(&sensor->window, 0, sensor->has_direction, 0, 0);
+	}
+	sensor->cursor_ms = until_ms;
+}
+
+static void sensor_count_pass(struct sensor *sensor, enum reading_direction direction)
+{
+	window_add_passes(&sensor->window, 1, direction != DIRECTION_NONE, direction == DIRECTION_IN,
+	                  direction == DIRECTION_OUT);
+}
+
+static void sensor_on_event(struct sensor *sensor, const struct driver_event *event)
+{
+	int64_t t = schedule_from_monotonic(sensor->setup.schedule, event->time_ns);
+	if (event->kind == DRIVER_EVENT_LEVEL) {
+		if (sensor->config->type == SENSOR_LAMP) {
+			sensor_credit(sensor, t);
+			sensor->level = event->active;
+		} else {
+			sensor->level = event->active;
+			sensor_alert_changed(sensor, tamper_beam(&sensor->tamper, &sensor->alerts, t, event->active));
+		}
+		return;
+	}
+	sensor->counters.readings++;
+	sensor->tick_passes++;
+	sensor->tick_in += event->direction == DIRECTION_IN;
+	sensor->tick_out += event->direction == DIRECTION_OUT;
+	if (t < sensor->window.start_ms)
+		sensor->counters.late_events++;
+	if (t < sensor_window_end(sensor)) {
+		sensor_count_pass(sensor, event->direction);
+		return;
+	}
+	/* The loop has not yet turned this window over: keep the pass for the
+	 * window it belongs to. */
+	if (sensor->pending_count == sensor->pending_capacity) {
+		size_t capacity = sensor->pending_capacity ? sensor->pending_capacity * 2 : 16;
+		struct pending_pass *grown = capacity <= PENDING_MAX
+			? reallocarray(sensor->pending, capacity, sizeof(*grown)) : NULL;
+		if (!grown) {
+			sensor->counters.dropped_events++;
+			return;
+		}
+		sensor->pending = grown;
+		sensor->pending_capacity = capacity;
+	}
+	sensor->pending[sensor->pending_count++] = (struct pending_pass){ t, event->direction };
+}
+
+/* Passes kept for a window that is now open. */
+static void sensor_flush_pending(struct sensor *sensor)
+{
+	size_t kept = 0;
+	int64_t end = sensor_window_end(sensor);
+	for (size_t i = 0; i < sensor->pending_count; i++) {
+		if (sensor->pending[i].t_ms < end)
+			sensor_count_pass(sensor, sensor->pending[i].direction);
+		else
+			sensor->pending[kept++] = sensor->pending[i];
+	}
+	sensor->pending_count = kept;
+}
+
+/* Read what the kernel holds.  0, or the driver's negative errno. */
+static int sensor_drain(struct sensor *sensor)
+{
+	struct driver_event events[EVENT_BATCH];
+	for (int batch = 0; batch < EVENT_BATCHES_PER_TURN; batch++) {
+		int count = sensor->driver->read_events(sensor->state, events, EVENT_BATCH);
+		if (count < 0)
+			return count;
+		for (int i = 0; i < count; i++)
+			sensor_on_event(sensor, &events[i]);
+		if (count < EVENT_BATCH)
+			break;
+	}
+	return 0;
+}
+
+static int sensor_on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	struct sensor *sensor = userdata;
+	(void)source;
+	(void)fd;
+	(void)revents;
+	int r = sensor_drain(sensor);
+	if (r < 0) {
+		int64_t now = sensor_now(sensor);
+		char detail[ALERT_DETAIL_SIZE];
+		sensor_credit(sensor, now);
+		snprintf(detail, sizeof(detail), "cannot read events: %s", strerror(-r));
+		/* The retry runs on the sensor's own timer, which keeps going. */
+		sensor_fail(sensor, now, detail);
+	}
+	return 0;
+}
+
+/* Once per interval: publish what was counted, check the input's level
+ * (an edge lost to a full kernel buffer is corrected here), watch for
+ * tamper. */
+static void sensor_tick_events(struct sensor *sensor, int64_t now_ms)
+{
+	if (sensor->config->type == SENSOR_LAMP) {
+		if (sensor->driver->level) {
+			int level = sensor->driver->level(sensor->state);
+			if (level >= 0 && (level > 0) != sensor->level) {
+				sensor_credit(sensor, now_ms);
+				sensor->level = level > 0;
+			}
+		}
+		sensor_credit(sensor, now_ms);
+		sensor->counters.readings++;
+		window_count_sample(&sensor->window);
+		sensor_publish(sensor, now_ms, sensor->level ? 1 : 0, DIRECTION_NONE);
+		return;
+	}
+	sensor_credit(sensor, now_ms);
+	window_count_sample(&sensor->window);
+	if (sensor->tick_in > 0)
+		sensor_publish(sensor, now_ms, (double)sensor->tick_in, DIRECTION_IN);
+	if (sensor->tick_out > 0)
+		sensor_publish(sensor, now_ms, (double)sensor->tick_out, DIRECTION_OUT);
+	uint64_t undirected = sensor->tick_passes - sensor->tick_in - sensor->tick_out;
+	if (undirected > 0)
+		sensor_publish(sensor, now_ms, (double)undirected, DIRECTION_NONE);
+	bool changed = tamper_footfall(&sensor->tamper, &sensor->alerts, now_ms, sensor->tick_passes);
+	changed |= tamper_beam_check(&sensor->tamper, &sensor->alerts, now_ms);
+	sensor_alert_changed(sensor, changed);
+	sensor->tick_passes = sensor->tick_in = sensor->tick_out = 0;
+}
+
+/* ---- polled sensors ---- */
+
+/* A sample taken for the slot [slot, slot + interval). */
+static void sensor_use_sample(struct sensor *sensor, int64_t now_ms, int64_t slot, const struct sample *sample)
+{
+	bool changed = false;
+	sensor->counters.readings++;
+	switch (sensor->config->type) {
+	case SENSOR_LIGHT:
+		sensor->dark = sample->value < sensor->config->dark_lux;
+		sensor->has_dark = true;
+		window_add_light(&sensor->window, slot, sensor->interval_ms, sample->value, sensor->dark);
+		changed = tamper_light(&sensor->tamper, &sensor->alerts, slot, sample->value);
+		sensor_publish(sensor, now_ms, sample->value, DIRECTION_NONE);
+		break;
+	case SENSOR_LAMP: {
+		bool on = sample->value >= 0.5;
+		bool fault = !on && sensor_light_dark(sensor);
+		window_add_lamp(&sensor->window, slot, sensor->interval_ms, on, fault);
+		changed = tamper_lamp(&sensor->tamper, &sensor->alerts, slot, fault);
+		sensor_publish(sensor, now_ms, sample->value, DIRECTION_NONE);
+		break;
+	}
+	case SENSOR_FOOTFALL:
+		window_add_footfall(&sensor->window, slot, sensor->interval_ms, (uint64_t)sample->value,
+		                    sample->has_direction, sample->in, sample->out);
+		changed = tamper_beam(&sensor->tamper, &sensor->alerts, slot, sample->held);
+		changed |= tamper_beam_check(&sensor->tamper, &sensor->alerts, slot);
+		changed |= tamper_footfall(&sensor->tamper, &sensor->alerts, slot, (uint64_t)sample->value);
+		/* A footfall reading is passes in the slot; nobody passing is
+		 * not news, the window carries the zero. */
+		if (sample->has_direction) {
+			if (sample->in > 0)
+				sensor_publish(sensor, now_ms, sample->in, DIRECTION_IN);
+			if (sample->out > 0)
+				sensor_publish(sensor, now_ms, sample->out, DIRECTION_OUT);
+		} else if (sample->value > 0) {
+			sensor_publish(sensor, now_ms, sample->value, DIRECTION_NONE);
+		}
+		break;
+	}
+	sensor_alert_changed(sensor, changed);
+}
+
+/* Returns when to run next. */
+static int64_t sensor_poll(struct sensor *sensor, int64_t now_ms)
+{
+	int64_t next = next_multiple(now_ms, sensor->interval_ms);
+	char detail[ALERT_DETAIL_SIZE];
+	/* The sample stands for its interval slot, [slot, slot + interval):
+	 * a real timer wakes a little after its due time, and that must not
+	 * shave the sample's span (nor a suspended board's late wake-up
+	 * stretch it over the slots it missed). */
+	int64_t slot = window_align(now_ms, sensor->interval_ms);
+	if (sensor->converting) {
+		sensor->converting = false;
+		slot = sensor->converting_slot_ms;
+	} else if (sensor->driver->prepare) {
+		int wait = sensor->driver->prepare(sensor->state, now_ms);
+		if (wait < 0) {
+			snprintf(detail, sizeof(detail), "cannot start a reading: %s", strerror(-wait));
+			return sensor_fail(sensor, now_ms, detail);
+		}
+		if (wait > 0) {
+			/* Collected on the schedule, never by blocking the loop. */
+			sensor->converting = true;
+			sensor->converting_slot_ms = slot;
+			return now_ms + wait;
+		}
+	}
+
+	struct sample sample = { 0 };
+	int r = sensor->driver->sample(sensor->state, now_ms, &sample);
+	if (r == -ENODATA)
+		return next;   /* nothing to read at this time: not covered, not a fault */
+	if (r < 0) {
+		snprintf(detail, sizeof(detail), "cannot read: %s", strerror(-r));
+		return sensor_fail(sensor, now_ms, detail);
+	}
+	if (!sensor_type_value_plausible(sensor->config->type, sample.value)) {
+		snprintf(detail, sizeof(detail), "read %g %s, which no working %s sensor reads", sample.value,
+		         sensor_type_unit(sensor->config->type), sensor_type_name(sensor->config->type));
+		return sensor_fail(sensor, now_ms, detail);
+	}
+	sensor_use_sample(sensor, now_ms, slot, &sample);
+	return next;
+}
+
+/* ---- the timer ---- */
+
+static int64_t sensor_on_timer(void *userdata, int64_t now_ms)
+{
+	struct sensor *sensor = userdata;
+	int64_t next = next_multiple(now_ms, sensor->interval_ms);
+	if (!sensor->state) {
+		char err[ALERT_DETAIL_SIZE] = "";
+		int r = sensor_open_driver(sensor, err, sizeof(err));
+		if (r < 0) {
+			char detail[ALERT_DETAIL_SIZE];
+			snprintf(detail, sizeof(detail), "cannot open: %s", err[0] ? err : strerror(-r));
+			return sensor_fail(sensor, now_ms, detail);
+		}
+		sensor_recovered(sensor, now_ms);
+		/* Sampling resumes on the interval's grid. */
+		return next;
+	}
+	if (!sensor->event_driven)
+		return sensor_poll(sensor, now_ms);
+
+	int r = sensor_drain(sensor);
+	if (r < 0) {
+		char detail[ALERT_DETAIL_SIZE];
+		sensor_credit(sensor, now_ms);
+		snprintf(detail, sizeof(detail), "cannot read events: %s", strerror(-r));
+		return sensor_fail(sensor, now_ms, detail);
+	}
+	sensor_tick_events(sensor, now_ms);
+	return next;
+}
+
+/* ---- windows ---- */
+
+int64_t sensor_window_end(const struct sensor *sensor)
+{
+	return sensor->window.start_ms + sensor->window.length_ms;
+}
+
+/* Event-driven: everything up to t_ms into the open window. */
+static void sensor_catch_up(struct sensor *sensor, int64_t t_ms)
+{
+	if (!sensor->event_driven || !sensor->state)
+		return;
+	int r = sensor_drain(sensor);
+	if (r < 0) {
+		char detail[ALERT_DETAIL_SIZE];
+		snprintf(detail, sizeof(detail), "cannot read events: %s", strerror(-r));
+		sensor_credit(sensor, t_ms);
+		sensor_fail(sensor, t_ms, detail);
+		return;
+	}
+	sensor_credit(sensor, t_ms);
+}
+
+void sensor_close_window(struct sensor *sensor, struct window_result *out)
+{
+	sensor_catch_up(sensor, sensor_window_end(sensor));
+	window_close(&sensor->window, out);
+	sensor_flush_pending(sensor);
+}
+
+bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out)
+{
+	sensor_catch_up(sensor, now_ms);
+	window_cut(&sensor->window, now_ms);
+	/* A window cut short in which the sensor was never read says nothing:
+	 * leave it out rather than write a zero. */
+	if (sensor->window.covered_ms == 0 && sensor->window.samples == 0 && sensor->window.count == 0)
+		return false;
+	window_close(&sensor->window, out);
+	return true;
+}
+
+/* ---- life ---- */
+
+int sensor_new(const struct sensor_setup *setup, const struct sensor_config *config, struct sensor **out,
+               char *err, size_t err_size)
+{
+	const struct driver_ops *driver = driver_find(config->driver);
+	if (!driver) {
+		snprintf(err, err_size, "no driver '%s' in this build", config->driver);
+		return -EINVAL;   /* config validation rules this out */
+	}
+	struct sensor *sensor = calloc(1, sizeof(*sensor));
+	if (!sensor)
+		return -ENOMEM;
+	sensor->config = config;
+	sensor->driver = driver;
+	sensor->setup = *setup;
+	sensor->interval_ms = (int64_t)config->interval_s * 1000;
+	sensor->event_driven = driver->event_fd && driver->read_events;
+	int64_t now = sensor_now(sensor);
+	window_init(&sensor->window, config->type, setup->window_ms, now);
+	tamper_init(&sensor->tamper, &config->alerts, setup->latitude, setup->longitude, now);
+	sensor->cursor_ms = now;
+
+	int r = sensor_open_driver(sensor, err, err_size);
+	if (r == -EINVAL || r == -ENOMEM) {
+		sensor_free(sensor);
+		return r;
+	}
+	if (r < 0) {
+		/* Not there yet (a board that boots before its sensor is
+		 * plugged in): run without it and keep trying. */
+		char detail[ALERT_DETAIL_SIZE];
+		snprintf(detail, sizeof(detail), "cannot open: %s", err[0] ? err : strerror(-r));
+		sensor_fail(sensor, now, detail);
+	}
+	*out = sensor;
+	return 0;
+}
+
+void sensor_pair(struct sensor *lamp, struct sensor *light)
+{
+	lamp->light = light;
+}
+
+int sensor_start(struct sensor *sensor, int priority)
+{
+	int64_t now = sensor_now(sensor);
+	int64_t first;
+	if (sensor->failing)
+		first = now + sensor->backoff_ms;
+	else if (window_align(now, sensor->interval_ms) == now)
+		first = now;
+	else
+		first = next_multiple(now, sensor->interval_ms);
+	return schedule_add(sensor->setup.schedule, first, priority, sensor_on_timer, sensor);
+}
+
+void sensor_free(struct sensor *sensor)
+{
+	if (!sensor)
+		return;
+	sensor_close_driver(sensor);
+	free(sensor->pending);
+	free(sensor);
+}
+
+const struct sensor_config *sensor_config(const struct sensor *sensor)
+{
+	return sensor->config;
+}
+
+const struct alerts *sensor_alerts(const struct sensor *sensor)
+{
+	return &sensor->alerts;
+}
+
+struct sensor_counters sensor_counters(const struct sensor *sensor)
+{
+	return sensor->counters;
+}
