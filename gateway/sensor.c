@@ -481,7 +481,8 @@ bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_resu
 int sensor_new(const struct sensor_setup *setup, const struct sensor_config *config, struct sensor **out,
                char *err, size_t err_size)
 {
-	const struct driver_ops *driver = driver_find(config->driver);
+	const struct driver_ops *driver = setup->find_driver ? setup->find_driver(config->driver)
+	                                                     : driver_find(config->driver);
 	if (!driver) {
 		snprintf(err, err_size, "no driver '%s' in this build", config->driver);
 		return -EINVAL;   /* config validation rules this out */

@@ -51,6 +51,9 @@ struct sensor_setup {
 	int64_t window_ms;
 	double latitude, longitude;  /* for the sun's height (covered) */
 	struct sensor_events events;
+	/* How the driver is found by name: driver_find() (the registry) when
+	 * NULL; tests bring their own. */
+	const struct driver_ops *(*find_driver)(const char *name);
 };
 
 struct sensor_counters {
