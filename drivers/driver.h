@@ -88,7 +88,12 @@ struct driver_ops {
 	int (*sample)(void *state, int64_t now_ms, struct sample *out);
 	/* Optional: start a slow conversion for the sample at now_ms.  Returns
 	 * how many ms to wait before sample() collects it (>= 0), or a
-	 * negative errno. */
+	 * negative errno (the sensor then fails like a failed sample: the
+	 * interval is not covered, and it is closed and opened again with
+	 * backoff).  A driver with prepare() gets exactly one prepare() before
+	 * each sample(), whose now_ms is then the time of collection; the
+	 * sample stands for the slot prepare() was called for.  close() may
+	 * talk to the device (e.g. to power it down). */
 	int (*prepare)(void *state, int64_t now_ms);
 
 	/* Event-driven (both NULL otherwise).  event_fd(): the descriptor to

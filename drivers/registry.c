@@ -5,6 +5,7 @@
 
 static const struct driver_ops *const drivers[] = {
 	&sim_driver,
+	&bh1750_driver,
 };
 
 const struct driver_ops *driver_find(const char *name)

@@ -60,10 +60,6 @@ static const char *const section_names[] = {
 	[SECTION_INFLUX] = "influx",
 };
 
-/* Drivers the interface promises but this build does not have yet: they get
- * a clearer message than "unknown driver". */
-static const char *const planned_drivers[] = { "gpio", "iio", "bh1750", "replay" };
-
 /* The generic keys of a [sensor.NAME] section; every other key is the
  * driver's. */
 static const char *const sensor_keys[] = {
@@ -934,14 +930,6 @@ static bool is_sensor_key(const char *key)
 	return false;
 }
 
-static bool is_planned_driver(const char *name)
-{
-	for (size_t i = 0; i < sizeof(planned_drivers) / sizeof(planned_drivers[0]); i++)
-		if (strcmp(name, planned_drivers[i]) == 0)
-			return true;
-	return false;
-}
-
 static int add_option(struct sensor_config *sensor, const struct raw_entry *entry)
 {
 	struct sensor_option *grown = realloc(sensor->options, (sensor->option_count + 1) * sizeof(*grown));
@@ -1056,9 +1044,7 @@ static struct sensor_verdict validate_sensor(struct loader *loader, struct raw_s
 	entry = take_required(loader, section, "driver");
 	if (entry) {
 		driver = loader->find_driver(entry->value);
-		if (!driver && is_planned_driver(entry->value))
-			report(loader, entry->line, "driver '%s' is not available in this version of tryggd", entry->value);
-		else if (!driver)
+		if (!driver)
 			report(loader, entry->line, "unknown driver '%s'", shown(entry->value, shown_buffer));
 		else if (type_known && !(driver->types & (1u << sensor->type))) {
 			report(loader, entry->line, "driver '%s' cannot serve %s sensors", driver->name,

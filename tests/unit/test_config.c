@@ -940,11 +940,45 @@ static void test_unknown_driver(void **state)
 	struct fixture *fixture = *state;
 	EXPECT_PROBLEMS(fixture, GATEWAY "[sensor.ljus]\ntype = light\ndriver = magic\nseed = 1\n",
 	                "6: unknown driver 'magic'");
+}
+
+static void test_alert_thresholds(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, GATEWAY "latitude = 59.5\nlongitude = -16.25\n"
+	                      "[sensor.dorr]\ntype = footfall\ndriver = sim\nstuck_after = 2h\nbusy_hours = 7-22\n"
+	                      "blocked_after = 45s\n"
+	                      "[sensor.ljus]\ntype = light\ndriver = sim\ncovered_lux = 0.5\ncovered_after = 0\n"
+	                      "[sensor.lampa]\ntype = lamp\ndriver = sim\nlight = ljus\nfault_after = 10min\n");
+	const struct config *config = &fixture->config;
+	assert_true(config->gateway.latitude == 59.5 && config->gateway.longitude == -16.25);
+	const struct sensor_alerts *door = &config_find_sensor(config, "dorr")->alerts;
+	assert_int_equal(door->stuck_ms, 2 * 3600 * 1000);
+	assert_int_equal(door->busy_from_hour, 7);
+	assert_int_equal(door->busy_to_hour, 22);
+	assert_int_equal(door->blocked_ms, 45000);
+	const struct sensor_alerts *light = &config_find_sensor(config, "ljus")->alerts;
+	assert_true(light->covered_lux == 0.5);
+	assert_int_equal(light->covered_ms, 0);
+	assert_int_equal(config_find_sensor(config, "lampa")->alerts.lamp_fault_ms, 600000);
+	/* the defaults */
+	config_free(&fixture->config);
+	assert_loads(fixture, GATEWAY "[sensor.lampa]\ntype = lamp\ndriver = sim\n");
+	const struct sensor_alerts *lamp = &fixture->config.sensors[0].alerts;
+	assert_int_equal(lamp->lamp_fault_ms, 15 * 60 * 1000);
+	assert_int_equal(lamp->stuck_ms, 3 * 3600 * 1000);
+	assert_true(fixture->config.gateway.latitude == 59.37);
+
 	EXPECT_PROBLEMS(fixture,
-	                GATEWAY "[sensor.ljus]\ntype = light\ndriver = bh1750\n[sensor.dorr]\ntype = footfall\n"
-	                        "driver = gpio\n",
-	                "6: driver 'bh1750' is not available in this version of tryggd",
-	                "9: driver 'gpio' is not available in this version of tryggd");
+	                GATEWAY "latitude = 91\n[sensor.dorr]\ntype = footfall\ndriver = sim\nstuck_after = 3 hours\n"
+	                        "busy_hours = 20-8\ncovered_lux = 1\n[sensor.ljus]\ntype = light\ndriver = sim\n"
+	                        "covered_lux = dim\nfault_after = 8d\n",
+	                "4: latitude: expected degrees from -90 to 90, got '91'",
+	                "8: stuck_after: expected a time like 30s, 15min or 3h (0 turns it off, at most 7d), got '3 hours'",
+	                "9: busy_hours: expected local hours FROM-TO like 8-20, got '20-8'",
+	                "10: covered_lux applies only to light sensors",
+	                "14: covered_lux: expected lux, 0 or more, got 'dim'",
+	                "15: fault_after applies only to lamp sensors");
 }
 
 static void test_driver_must_serve_the_type(void **state)
@@ -1039,6 +1073,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sensor_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensor_without_driver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_driver, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_thresholds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver_must_serve_the_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generic_sensor_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lamp_light_partner, setup, teardown),
