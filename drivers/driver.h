@@ -32,7 +32,8 @@
 struct sample {
 	double value;            /* lux (light); 1 lit / 0 dark (lamp); passes in the sample's slot (footfall) */
 	bool has_direction;      /* footfall: the sensor tells in from out */
-	unsigned in, out;        /* footfall with direction: value == in + out */
+	unsigned in, out;        /* footfall with direction: value >= in + out; the rest went
+	                          * a way the sensor could not tell */
 	bool held;               /* footfall: the beam is held broken at this moment (tamper) */
 };
 

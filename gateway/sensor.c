@@ -77,6 +77,18 @@ static void sensor_publish(struct sensor *sensor, int64_t ts_ms, double value, e
 		sensor->setup.events.reading(sensor->setup.events.userdata, sensor, ts_ms, value, direction);
 }
 
+/* Passes as readings: one per direction, and one for those whose direction
+ * is unknown; nobody passing is not news, the window carries the zero. */
+static void sensor_publish_passes(struct sensor *sensor, int64_t ts_ms, uint64_t passes, uint64_t in, uint64_t out)
+{
+	if (in > 0)
+		sensor_publish(sensor, ts_ms, (double)in, DIRECTION_IN);
+	if (out > 0)
+		sensor_publish(sensor, ts_ms, (double)out, DIRECTION_OUT);
+	if (passes > in + out)
+		sensor_publish(sensor, ts_ms, (double)(passes - in - out), DIRECTION_NONE);
+}
+
 static bool sensor_light_dark(const struct sensor *lamp)
 {
 	const struct sensor *light = lamp->light;
@@ -301,13 +313,7 @@ static void sensor_tick_events(struct sensor *sensor, int64_t now_ms)
 	}
 	sensor_credit(sensor, now_ms);
 	window_count_sample(&sensor->window);
-	if (sensor->tick_in > 0)
-		sensor_publish(sensor, now_ms, (double)sensor->tick_in, DIRECTION_IN);
-	if (sensor->tick_out > 0)
-		sensor_publish(sensor, now_ms, (double)sensor->tick_out, DIRECTION_OUT);
-	uint64_t undirected = sensor->tick_passes - sensor->tick_in - sensor->tick_out;
-	if (undirected > 0)
-		sensor_publish(sensor, now_ms, (double)undirected, DIRECTION_NONE);
+	sensor_publish_passes(sensor, now_ms, sensor->tick_passes, sensor->tick_in, sensor->tick_out);
 	bool changed = tamper_footfall(&sensor->tamper, &sensor->alerts, now_ms, sensor->tick_passes);
 	changed |= tamper_beam_check(&sensor->tamper, &sensor->alerts, now_ms);
 	sensor_alert_changed(sensor, changed);
@@ -343,16 +349,8 @@ static void sensor_use_sample(struct sensor *sensor, int64_t now_ms, int64_t slo
 		changed = tamper_beam(&sensor->tamper, &sensor->alerts, slot, sample->held);
 		changed |= tamper_beam_check(&sensor->tamper, &sensor->alerts, slot);
 		changed |= tamper_footfall(&sensor->tamper, &sensor->alerts, slot, (uint64_t)sample->value);
-		/* A footfall reading is passes in the slot; nobody passing is
-		 * not news, the window carries the zero. */
-		if (sample->has_direction) {
-			if (sample->in > 0)
-				sensor_publish(sensor, now_ms, sample->in, DIRECTION_IN);
-			if (sample->out > 0)
-				sensor_publish(sensor, now_ms, sample->out, DIRECTION_OUT);
-		} else if (sample->value > 0) {
-			sensor_publish(sensor, now_ms, sample->value, DIRECTION_NONE);
-		}
+		sensor_publish_passes(sensor, now_ms, (uint64_t)sample->value, sample->has_direction ? sample->in : 0,
+		                      sample->has_direction ? sample->out : 0);
 		break;
 	}
 	sensor_alert_changed(sensor, changed);
