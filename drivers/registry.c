@@ -6,6 +6,7 @@
 static const struct driver_ops *const drivers[] = {
 	&sim_driver,
 	&bh1750_driver,
+	&iio_driver,
 	&replay_driver,
 };
 
