@@ -5,6 +5,7 @@
 
 static const struct driver_ops *const drivers[] = {
 	&sim_driver,
+	&gpio_driver,
 	&bh1750_driver,
 	&iio_driver,
 	&replay_driver,

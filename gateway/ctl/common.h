@@ -1,0 +1,51 @@
+/* common.h — what every tryggctl subcommand shares: the entry point each
+ * one provides, the exit statuses, and the small helpers for messages and
+ * output, in the manner of libgpiod's tools-common.
+ *
+ * Every subcommand runs as SUBCOMMAND(argc, argv) with argv[0] its own name
+ * ("probe"), parses its options with getopt_long, and returns an exit
+ * status from <sysexits.h>.  Nothing here keeps a pointer to its arguments. */
+#ifndef TRYGGCTL_COMMON_H
+#define TRYGGCTL_COMMON_H
+
+#include <stdio.h>
+#include <sysexits.h>
+
+#define CTL_PROGRAM "tryggctl"
+
+/* A subcommand's entry: argv[0] is the subcommand's name. */
+typedef int (*ctl_command)(int argc, char *argv[]);
+
+/* The subcommands of this version (one file each). */
+int ctl_probe(int argc, char *argv[]);
+
+/* "tryggctl COMMAND: message" on stderr ("tryggctl: message" when command
+ * is NULL, for the program itself). */
+void ctl_error(const char *command, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* The same, then where to find the usage; returns EX_USAGE for the caller
+ * to return. */
+int ctl_usage_error(const char *command, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* The option getopt_long just refused (returned '?' or ':' with opterr
+ * off, so that the messages are ours), as the user wrote it: "-x" for an
+ * unknown short one, spelled into buffer, else the word at argv[optind - 1].
+ * short_options is the optstring given to getopt_long. */
+const char *ctl_bad_option(char *argv[], const char *short_options, char buffer[3]);
+
+/* The exit status for a negative errno that stopped a subcommand: EX_IOERR
+ * for input and output errors, EX_OSERR for a lack of memory or another
+ * resource, EX_SOFTWARE otherwise. */
+int ctl_status_of_error(int error);
+
+/* Flush out and tell whether everything written reached it: status, or
+ * EX_IOERR with a message when it did not (a full disk, a closed pipe). */
+int ctl_finish_output(const char *command, FILE *out, int status);
+
+/* path made absolute against the current directory when it is relative
+ * (without resolving links, so it reads as the user wrote it), and without
+ * trailing slashes.  0 with *absolute allocated (the caller frees it), or a
+ * negative errno. */
+int ctl_absolute_path(const char *path, char **absolute);
+
+#endif
