@@ -33,7 +33,9 @@ gpiosim_set smoke 1 0
 check "gpioget after pull-down" 0 "$(gpioget "$GPIOSIM_CHIP" 1)"
 
 # Edges: gpiomon holds line 0 and reports each pull change as an event.
-gpiomon -b --num-events=4 --format='%e %s.%n' "$GPIOSIM_CHIP" 0 >/tmp/events &
+# gpiomon prints %n without leading zeros (68228500 for .068228500), so
+# seconds and nanoseconds come apart and are put together by awk below.
+gpiomon -b --num-events=4 --format='%e %s %n' "$GPIOSIM_CHIP" 0 >/tmp/raw-events &
 monitor=$!
 held() { gpioinfo "$GPIOSIM_CHIP" | grep -q 'line *0:.*"gpiomon"'; }
 guest_wait_for 10 held
@@ -45,6 +47,7 @@ done
 after=$(cut -d' ' -f1 /proc/uptime)
 guest_wait_for 5 eval '! kill -0 $monitor 2>/dev/null' || kill "$monitor"
 wait "$monitor"
+awk '{ printf "%s %d.%09d\n", $1, $2, $3 }' /tmp/raw-events >/tmp/events
 check "edge events (1 rising, 0 falling)" "1 0 1 0" "$(cut -d' ' -f1 /tmp/events | paste -sd' ')"
 # CLOCK_MONOTONIC timestamps: within the window the toggling took (uptime
 # runs on the same clock), in order, about 0.1 s apart.
