@@ -560,6 +560,14 @@ static int gpio_sample(void *opaque, int64_t now_ms, struct sample *out)
 	return 0;
 }
 
+/* A dual beam tells in from out, so its windows carry both even when no
+ * one passed; a single beam or a PIR cannot. */
+static bool gpio_has_direction(void *opaque)
+{
+	const struct gpio_state *state = opaque;
+	return state->type == SENSOR_FOOTFALL && state->input_count == 2;
+}
+
 static void gpio_close(void *opaque)
 {
 	struct gpio_state *state = opaque;
@@ -813,4 +821,5 @@ const struct driver_ops gpio_driver = {
 	.event_fd = gpio_event_fd,
 	.read_events = gpio_read_events,
 	.level = gpio_level,
+	.has_direction = gpio_has_direction,
 };
