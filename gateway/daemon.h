@@ -11,7 +11,7 @@
 
 /* Exit statuses beyond 0, after sysexits.h. */
 #define EXIT_CONFIG 78       /* EX_CONFIG: the configuration can't be used */
-#define EXIT_UNAVAILABLE 69  /* EX_UNAVAILABLE: a sensor or the state can't be opened */
+#define EXIT_UNAVAILABLE 69  /* EX_UNAVAILABLE: the state can't be opened, or a sensor's settings can't work */
 #define EXIT_TEMPFAIL 75     /* EX_TEMPFAIL: the simulated end came, delivery did not */
 
 /* Run until a signal, or the simulated end; returns the process exit status. */

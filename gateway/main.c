@@ -23,8 +23,10 @@ static void print_help(FILE *out)
 	        "      --version      print the version and exit\n"
 	        "  -h, --help         print this help and exit\n"
 	        "\n"
-	        "Exit status: 0 stopped cleanly; 78 invalid configuration; 69 a sensor or the\n"
-	        "state directory could not be opened; 75 a simulation ended with data undelivered.\n"
+	        "Exit status: 0 stopped cleanly; 78 invalid configuration; 69 the state directory\n"
+	        "could not be opened or a sensor's settings cannot work (a missing device is not\n"
+	        "an exit: the sensor reports failed and keeps trying); 75 a simulation ended with\n"
+	        "data undelivered.\n"
 	        "Signals: SIGTERM/SIGINT stop gracefully (open window flushed, spool kept).\n");
 }
 
