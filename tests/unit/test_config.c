@@ -471,9 +471,16 @@ static void test_real_registry(void **state)
 
 /* The example's optional settings are lines of '#' directly followed by a
  * key or a header: switched on, they must be valid too. */
-static void test_shipped_example_with_every_option_on(void **state)
+/* The example's lines from the first commented-out [sensor.NAME] on are
+ * examples of real drivers, which a [simulation] refuses: the test below
+ * switches on every option above them, the next one every example. */
+static bool is_sensor_example(const char *line)
 {
-	struct fixture *fixture = *state;
+	return strncmp(line, "#[sensor.", strlen("#[sensor.")) == 0;
+}
+
+static char *read_shipped_example(bool examples, int *switched_on)
+{
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/config/tryggd.conf", TRYGGD_SOURCE_DIR);
 	FILE *file = fopen(path, "r");
@@ -483,14 +490,28 @@ static void test_shipped_example_with_every_option_on(void **state)
 	FILE *stream = open_memstream(&text, &size);
 	assert_non_null(stream);
 	char line[1024];
-	int switched_on = 0;
+	bool in_examples = false;
+	*switched_on = 0;
+	if (examples)
+		fputs("[gateway]\nid = examples\ndistrict = Nyfors\n", stream);
 	while (fgets(line, sizeof(line), file)) {
+		in_examples = in_examples || is_sensor_example(line);
+		if (in_examples != examples)
+			continue;
 		bool option = line[0] == '#' && ((line[1] >= 'a' && line[1] <= 'z') || line[1] == '[');
 		fputs(option ? line + 1 : line, stream);
-		switched_on += option;
+		*switched_on += option;
 	}
 	fclose(file);
 	assert_int_equal(fclose(stream), 0);
+	return text;
+}
+
+static void test_shipped_example_with_every_option_on(void **state)
+{
+	struct fixture *fixture = *state;
+	int switched_on;
+	char *text = read_shipped_example(false, &switched_on);
 	assert_true(switched_on >= 7);
 
 	assert_loads(fixture, text);
@@ -499,6 +520,38 @@ static void test_shipped_example_with_every_option_on(void **state)
 	assert_true(config->has_simulation);
 	assert_true(config->simulation.end_ms > config->simulation.start_ms);
 	assert_non_null(config->influx.retention_policy);
+}
+
+/* Every example section of a real driver, switched on together under a
+ * [gateway], passes validation with the drivers built in. */
+static void test_shipped_driver_examples(void **state)
+{
+	struct fixture *fixture = *state;
+	int switched_on;
+	char *text = read_shipped_example(true, &switched_on);
+	write_config(fixture, "examples.conf", text, strlen(text));
+	free(text);
+	free(fixture->errors);
+	size_t size = 0;
+	FILE *errors = open_memstream(&fixture->errors, &size);
+	assert_non_null(errors);
+	int r = config_load_with_drivers(fixture->path, driver_find, &fixture->config, errors);
+	assert_int_equal(fclose(errors), 0);
+	if (r != 0)
+		print_error("unexpected problems:\n%s", fixture->errors);
+	assert_int_equal(r, 0);
+	assert_true(switched_on >= 30);
+
+	/* One example at least of every real driver. */
+	static const char *const drivers[] = { "gpio", "iio", "bh1750", "replay" };
+	for (size_t d = 0; d < sizeof(drivers) / sizeof(drivers[0]); d++) {
+		bool found = false;
+		for (size_t i = 0; i < fixture->config.sensor_count; i++)
+			found = found || strcmp(fixture->config.sensors[i].driver, drivers[d]) == 0;
+		if (!found)
+			print_error("no example for driver %s\n", drivers[d]);
+		assert_true(found);
+	}
 }
 
 static void test_demo_files_are_valid(void **state)
@@ -1042,6 +1095,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_line_endings_bom_and_indented_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_example_is_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_example_with_every_option_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shipped_driver_examples, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_files_are_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax_errors_are_all_reported, setup, teardown),
