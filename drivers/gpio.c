@@ -328,7 +328,9 @@ static int read_settings(const struct sensor_config *sc, struct gpio_settings *o
 		         "without chip, line_b must be a line name", out->line_b.offset);
 		return -EINVAL;
 	}
-	if (out->line_b.given && strcmp(out->line.text, out->line_b.text) == 0) {
+	/* "17" and "017" are one offset. */
+	bool same_offset = out->line.is_offset && out->line_b.is_offset && out->line.offset == out->line_b.offset;
+	if (out->line_b.given && (same_offset || strcmp(out->line.text, out->line_b.text) == 0)) {
 		snprintf(err, err_size, "line_b must be another line than line");
 		return -EINVAL;
 	}
