@@ -84,9 +84,14 @@ bool parse_duration_ms(const char *text, int64_t minimum_ms, int64_t maximum_ms,
 			scale = units[i].ms;
 	if (scale == 0)
 		return false;
+	/* 1.001 has no exact binary form, so 1.001 x 1000 comes out a hair
+	 * off 1001: whole milliseconds are those within a rounding error of
+	 * one, and anything further off (0.5ms, 1.0005s) is refused. */
 	double ms = value * scale;
-	if (ms != floor(ms) || ms < (double)minimum_ms || ms > (double)maximum_ms)
+	double whole = round(ms);
+	if (fabs(ms - whole) > 1e-6 * fmax(1.0, whole) || whole < (double)minimum_ms ||
+	    whole > (double)maximum_ms)
 		return false;
-	*out = (int64_t)ms;
+	*out = (int64_t)whole;
 	return true;
 }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,7 +53,18 @@ static void test_duration(void **unused)
 	assert_int_equal(ms, 48 * H);
 	assert_true(parse_duration_ms("0", 0, INT64_MAX, &ms));
 	assert_int_equal(ms, 0);
-	const char *bad[] = { "", "h", "3 h", "-1s", "1.0001s", "3hours", "1e3", "0x10", "1,5s", "nan" };
+	/* Every time written to the millisecond in seconds is whole
+	 * milliseconds, though most have no exact binary form. */
+	char text[32];
+	for (int64_t whole = 0; whole <= 60000; whole++) {
+		snprintf(text, sizeof(text), "%d.%03ds", (int)(whole / 1000), (int)(whole % 1000));
+		if (!parse_duration_ms(text, 0, INT64_MAX, &ms) || ms != whole)
+			fail_msg("%s: not read as %lld ms", text, (long long)whole);
+	}
+	assert_true(parse_duration_ms("0.001h", 0, INT64_MAX, &ms));
+	assert_int_equal(ms, 3600);
+	const char *bad[] = { "", "h", "3 h", "-1s", "1.0001s", "1.0005s", "0.5ms", "3hours", "1e3", "0x10", "1,5s",
+		              "nan" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(parse_duration_ms(bad[i], 0, INT64_MAX, &ms));
 	assert_false(parse_duration_ms("8d", 0, 7 * 24 * H, &ms));
