@@ -1,0 +1,160 @@
+/* config_gateway.c — pass 2 for [gateway] (who and where this gateway is)
+ * and [simulation] (a virtual clock, and the sim driver's profiles). */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "config_internal.h"
+#include "lineproto.h"
+#include "parse.h"
+#include "slug.h"
+#include "sun.h"
+#include "timefmt.h"
+
+#ifndef TRYGGD_PROFILES_DEFAULT
+#define TRYGGD_PROFILES_DEFAULT "/usr/share/tryggd/seeds/districts.ini"
+#endif
+
+/* District and site become tag values; refuse the few texts the store
+ * would not keep exactly (see lineproto.c). */
+static bool tag_value_exact(struct loader *loader, const struct raw_entry *entry, const char *key)
+{
+	if (lineproto_tag_value_exact(entry->value))
+		return true;
+	config_report(loader, entry->line,
+	              "%s: a backslash at the end or right before a comma, space or '=' cannot be stored exactly; remove it",
+	              key);
+	return false;
+}
+
+/* Degrees, north or east positive. */
+static void take_coordinate(struct loader *loader, struct raw_section *section, const char *key,
+                            double limit, double *field)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct raw_entry *entry = config_take(section, key);
+	double value;
+	if (!entry)
+		return;
+	if (!parse_decimal(entry->value, -limit, &value) || value > limit)
+		config_report(loader, entry->line, "%s: expected degrees from %g to %g, got '%s'", key, -limit,
+		              limit, config_shown(entry->value, shown_buffer));
+	else
+		*field = value;
+}
+
+void config_validate_gateway(struct loader *loader, struct config *config)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct gateway_config *gateway = &config->gateway;
+	struct raw_section *section = config_find_section(loader, SECTION_GATEWAY, NULL);
+	gateway->window_s = 60;
+	gateway->latitude = SUN_ESKILSTUNA_LATITUDE;
+	gateway->longitude = SUN_ESKILSTUNA_LONGITUDE;
+	if (!section) {
+		config_report(loader, 1, "missing section [gateway] (with at least id and district)");
+		gateway->state_dir = config_copy_text(loader, "/var/lib/tryggd");
+		return;
+	}
+
+	struct raw_entry *entry = config_take_required(loader, section, "id");
+	if (entry) {
+		if (config_is_word(entry->value, 64, true))
+			gateway->id = config_copy_text(loader, entry->value);
+		else
+			config_report(loader, entry->line, "id: expected 1 to 64 of A-Z a-z 0-9 _ -, got '%s'",
+			              config_shown(entry->value, shown_buffer));
+	}
+
+	bool valid;
+	entry = config_take_text(loader, section, "district", true, PLACE_TEXT_MAX, &valid);
+	if (entry && valid && !tag_value_exact(loader, entry, "district"))
+		valid = false;
+	if (entry && valid) {
+		char slug[SLUG_BUFFER_SIZE];
+		int r = slug_make(entry->value, slug, sizeof(slug));
+		if (r == -EINVAL)
+			config_report(loader, entry->line,
+			              "district '%s' has no letter or digit to make a topic level of",
+			              config_shown(entry->value, shown_buffer));
+		else if (r < 0)
+			config_report(loader, entry->line, "district '%s': cannot make a topic level of it: %s",
+			              config_shown(entry->value, shown_buffer), strerror(-r));
+		else
+			gateway->district = config_copy_text(loader, entry->value);
+	}
+
+	entry = config_take_text(loader, section, "site", false, PLACE_TEXT_MAX, &valid);
+	if (entry && valid && !tag_value_exact(loader, entry, "site"))
+		valid = false;
+	if (entry && valid)
+		gateway->site = config_copy_text(loader, entry->value);
+
+	config_take_integer(loader, section, "window", "whole seconds", 1, 86400, &gateway->window_s);
+	take_coordinate(loader, section, "latitude", 90, &gateway->latitude);
+	take_coordinate(loader, section, "longitude", 180, &gateway->longitude);
+	gateway->state_dir = config_take_path(loader, section, "state_dir", "/var/lib/tryggd");
+	config_report_unused(loader, section);
+}
+
+void config_validate_simulation(struct loader *loader, struct config *config)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct simulation_config *simulation = &config->simulation;
+	struct raw_section *section = config_find_section(loader, SECTION_SIMULATION, NULL);
+	simulation->speed = 1;
+	simulation->drain_timeout_s = 30;
+	if (!section) {
+		/* sim sensors also run in real time, and need their profiles */
+		simulation->profiles = config_resolve_path(loader, TRYGGD_PROFILES_DEFAULT);
+		return;
+	}
+	/* Without start, [simulation] only sets up simulated sensors that run
+	 * on the real clock (a bench test, a live demo); with start the clock
+	 * is virtual. */
+	bool start_valid = false;
+	struct raw_entry *entry = config_take(section, "start");
+	if (entry) {
+		config->has_simulation = true;
+		if (timefmt_parse_iso8601(entry->value, &simulation->start_ms) == 0)
+			start_valid = true;
+		else
+			config_report(loader, entry->line,
+			              "start: expected an ISO-8601 UTC time like 2026-11-02T00:00:00Z, got '%s'",
+			              config_shown(entry->value, shown_buffer));
+	} else {
+		static const char *const needs_start[] = { "speed", "end", "drain_timeout" };
+		for (size_t i = 0; i < sizeof(needs_start) / sizeof(needs_start[0]); i++) {
+			struct raw_entry *clock_entry = config_take(section, needs_start[i]);
+			if (clock_entry)
+				config_report(loader, clock_entry->line,
+				              "%s needs start: without start the clock is real", needs_start[i]);
+		}
+		goto profiles;
+	}
+
+	entry = config_take(section, "speed");
+	if (entry && !parse_decimal(entry->value, 0, &simulation->speed))
+		config_report(loader, entry->line,
+		              "speed: expected virtual seconds per real second, 0 or more (0 = as fast as possible), got '%s'",
+		              config_shown(entry->value, shown_buffer));
+
+	entry = config_take(section, "end");
+	if (entry) {
+		int64_t end_ms;
+		if (timefmt_parse_iso8601(entry->value, &end_ms) != 0)
+			config_report(loader, entry->line,
+			              "end: expected an ISO-8601 UTC time like 2026-11-09T00:00:00Z, got '%s'",
+			              config_shown(entry->value, shown_buffer));
+		else if (start_valid && end_ms <= simulation->start_ms)
+			config_report(loader, entry->line, "end must be after start");
+		else
+			simulation->end_ms = end_ms;
+	}
+
+	config_take_integer(loader, section, "drain_timeout", "whole seconds", 0, 3600,
+	                    &simulation->drain_timeout_s);
+profiles:
+	simulation->profiles = config_take_path(loader, section, "profiles", TRYGGD_PROFILES_DEFAULT);
+	config_report_unused(loader, section);
+}

@@ -1,0 +1,213 @@
+/* config_outputs.c — pass 2 for where readings go: [mqtt] (the broker) and
+ * [influx] (the time-series store). */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+#include "parse.h"
+
+/* Like district and site: generous, but a finite bound for every topic
+ * buffer downstream. */
+#define TOPIC_PREFIX_MAX 128
+
+/* tcp://host:port and friends, as Paho takes them; ws and wss may add a
+ * path.  Returns NULL when good, or what is wrong. */
+static const char *check_mqtt_uri(const char *uri)
+{
+	static const struct {
+		const char *name;
+		bool web, tls;
+	} schemes[] = {
+		{ "tcp", false, false }, { "mqtt", false, false }, { "ssl", false, true },
+		{ "mqtts", false, true }, { "ws", true, false }, { "wss", true, true },
+	};
+	const char *separator = strstr(uri, "://");
+	if (!separator)
+		return "expected SCHEME://HOST:PORT, e.g. tcp://broker.example:1883";
+	size_t scheme_length = (size_t)(separator - uri);
+	bool known = false, web = false, tls = false;
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		if (strlen(schemes[i].name) == scheme_length && strncmp(uri, schemes[i].name, scheme_length) == 0) {
+			known = true;
+			web = schemes[i].web;
+			tls = schemes[i].tls;
+		}
+	}
+	if (!known)
+		return "the scheme must be tcp, mqtt, ssl, mqtts, ws or wss";
+	/* Without a CA file Paho cannot verify a server, and it says only
+	 * "Invalid (NULL) parameter": refuse plainly instead. */
+	if (tls)
+		return "TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; use tcp, mqtt or ws";
+
+	const char *host = separator + 3;
+	const char *host_end;
+	if (host[0] == '[') {  /* an IPv6 address */
+		host_end = strchr(host, ']');
+		if (!host_end || host_end == host + 1 || strspn(host + 1, "0123456789abcdefABCDEF:.") !=
+		                                             (size_t)(host_end - host - 1))
+			return "bad IPv6 address";
+		host_end++;
+	} else {
+		host_end = host + strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+		if (host_end == host)
+			return "missing or bad host name";
+	}
+	if (host_end[0] != ':')
+		return (host_end[0] == '\0' || host_end[0] == '/') ? "missing port, e.g. tcp://broker.example:1883"
+		                                                   : "bad host name";
+	const char *port = host_end + 1;
+	size_t port_length = strspn(port, "0123456789");
+	char digits[8];
+	long port_number;
+	if (port_length == 0 || port_length >= sizeof(digits))
+		return "the port must be from 1 to 65535";
+	memcpy(digits, port, port_length);
+	digits[port_length] = '\0';
+	if (!parse_integer(digits, 1, 65535, &port_number))
+		return "the port must be from 1 to 65535";
+	const char *rest = port + port_length;
+	if (rest[0] == '\0')
+		return NULL;
+	if (rest[0] != '/')
+		return "unexpected text after the port";
+	if (!web)
+		return "only ws:// and wss:// may have a path after the port";
+	for (const unsigned char *p = (const unsigned char *)rest; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return "spaces and control characters are not allowed in the path";
+	return NULL;
+}
+
+static void validate_topic_prefix(struct loader *loader, const struct raw_entry *entry, char **field)
+{
+	const char *prefix = entry->value;
+	size_t length = strlen(prefix);
+	if (length == 0)
+		config_report(loader, entry->line, "topic_prefix must not be empty");
+	else if (config_has_control_characters(prefix))
+		config_report(loader, entry->line, "control characters are not allowed in topic_prefix");
+	else if (strpbrk(prefix, "+#"))
+		config_report(loader, entry->line,
+		              "topic_prefix must not contain '+' or '#' (they are MQTT wildcards)");
+	else if (prefix[0] == '/' || prefix[length - 1] == '/')
+		config_report(loader, entry->line, "topic_prefix must not start or end with '/'");
+	else if (strstr(prefix, "//"))
+		config_report(loader, entry->line, "topic_prefix must not contain an empty level ('//')");
+	else if (length > TOPIC_PREFIX_MAX)
+		config_report(loader, entry->line, "topic_prefix is too long (at most %d bytes)", TOPIC_PREFIX_MAX);
+	else {
+		free(*field);
+		*field = config_copy_text(loader, prefix);
+	}
+}
+
+void config_validate_mqtt(struct loader *loader, struct config *config)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct mqtt_config *mqtt = &config->mqtt;
+	struct raw_section *section = config_find_section(loader, SECTION_MQTT, NULL);
+	/* Defaults even without [mqtt]: topics are also named in logs. */
+	mqtt->topic_prefix = config_copy_text(loader, "trygghet");
+	mqtt->qos = 1;
+	mqtt->publish_readings = true;
+	mqtt->keepalive_s = 30;
+	mqtt->buffer_max = 100000;
+	if (!section)
+		return;
+	config->has_mqtt = true;
+
+	struct raw_entry *entry = config_take_required(loader, section, "uri");
+	if (entry) {
+		const char *problem = check_mqtt_uri(entry->value);
+		if (problem)
+			config_report(loader, entry->line, "uri: %s, got '%s'", problem,
+			              config_shown(entry->value, shown_buffer));
+		else
+			mqtt->uri = config_copy_text(loader, entry->value);
+	}
+
+	entry = config_take(section, "topic_prefix");
+	if (entry)
+		validate_topic_prefix(loader, entry, &mqtt->topic_prefix);
+
+	entry = config_take(section, "qos");
+	if (entry) {
+		long qos;
+		if (parse_integer(entry->value, 0, 2, &qos))
+			mqtt->qos = (int)qos;
+		else
+			config_report(loader, entry->line, "qos: expected 0, 1 or 2, got '%s'",
+			              config_shown(entry->value, shown_buffer));
+	}
+
+	entry = config_take(section, "publish_readings");
+	if (entry && !parse_boolean(entry->value, &mqtt->publish_readings))
+		config_report(loader, entry->line, "publish_readings: expected yes or no, got '%s'",
+		              config_shown(entry->value, shown_buffer));
+
+	config_take_integer(loader, section, "keepalive", "whole seconds", 5, 3600, &mqtt->keepalive_s);
+	config_take_integer(loader, section, "buffer_max", "a number of messages", 1, 10000000, &mqtt->buffer_max);
+	config_report_unused(loader, section);
+}
+
+void config_validate_influx(struct loader *loader, struct config *config)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct influx_config *influx = &config->influx;
+	struct raw_section *section = config_find_section(loader, SECTION_INFLUX, NULL);
+	influx->api = INFLUX_V1;
+	influx->database = config_copy_text(loader, "trygghet");
+	influx->timeout_s = 10;
+	influx->batch_lines = 5000;
+	if (!section)
+		return;
+	config->has_influx = true;
+
+	struct raw_entry *entry = config_take_required(loader, section, "url");
+	if (entry) {
+		const char *url = entry->value;
+		size_t scheme_length = strncmp(url, "http://", 7) == 0 ? 7 : strncmp(url, "https://", 8) == 0 ? 8 : 0;
+		size_t length = strlen(url);
+		while (length > scheme_length && url[length - 1] == '/')
+			length--;  /* paths are appended with their own '/' */
+		bool spaces = false;
+		for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+			spaces |= *p <= ' ' || *p == 0x7f;
+		if (scheme_length == 0 || length == scheme_length || url[scheme_length] == '/' || spaces) {
+			config_report(loader, entry->line,
+			              "url: expected http://HOST:PORT or https://HOST:PORT, got '%s'",
+			              config_shown(url, shown_buffer));
+		} else {
+			influx->url = strndup(url, length);
+			if (!influx->url)
+				loader->out_of_memory = true;
+		}
+	}
+
+	entry = config_take(section, "api");
+	if (entry) {
+		if (strcmp(entry->value, "v1") == 0)
+			influx->api = INFLUX_V1;
+		else if (strcmp(entry->value, "v2") == 0 || strcmp(entry->value, "v3") == 0)
+			config_report(loader, entry->line, "api = %s is not supported yet (only v1)", entry->value);
+		else
+			config_report(loader, entry->line, "api: expected v1, v2 or v3, got '%s'",
+			              config_shown(entry->value, shown_buffer));
+	}
+
+	bool valid;
+	entry = config_take_text(loader, section, "database", false, 0, &valid);
+	if (entry && valid) {
+		free(influx->database);
+		influx->database = config_copy_text(loader, entry->value);
+	}
+	entry = config_take_text(loader, section, "retention_policy", false, 0, &valid);
+	if (entry && valid)
+		influx->retention_policy = config_copy_text(loader, entry->value);
+
+	config_take_integer(loader, section, "timeout", "whole seconds", 1, 300, &influx->timeout_s);
+	config_take_integer(loader, section, "batch_lines", "a number of lines", 1, 100000, &influx->batch_lines);
+	config_report_unused(loader, section);
+}

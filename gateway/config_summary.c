@@ -1,0 +1,97 @@
+/* config_summary.c — config_print_summary(): what `tryggd --check` prints
+ * about a valid configuration, on one screen. */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "config_internal.h"
+#include "driver.h"
+#include "slug.h"
+#include "timefmt.h"
+
+static const char *influx_api_name(enum influx_api api)
+{
+	switch (api) {
+	case INFLUX_V1: return "v1";
+	case INFLUX_V2: return "v2";
+	case INFLUX_V3: return "v3";
+	}
+	return "?";
+}
+
+void config_print_summary(const struct config *config, FILE *out)
+{
+	const struct gateway_config *gateway = &config->gateway;
+	char slug[SLUG_BUFFER_SIZE];
+	if (slug_make(gateway->district, slug, sizeof(slug)) < 0)
+		snprintf(slug, sizeof(slug), "?");
+
+	fprintf(out, "%s: configuration is valid\n\n", config->path);
+	fprintf(out, "gateway     %s in %s (topic level '%s')", gateway->id, gateway->district, slug);
+	if (gateway->site)
+		fprintf(out, ", site %s", gateway->site);
+	fprintf(out, "\nwindow      %d s, aligned to the epoch (UTC)\n", gateway->window_s);
+	fprintf(out, "state       %s\n", gateway->state_dir);
+
+	if (config->has_simulation) {
+		const struct simulation_config *simulation = &config->simulation;
+		char start[TIMEFMT_RFC3339_SIZE], end[TIMEFMT_RFC3339_SIZE];
+		timefmt_rfc3339(simulation->start_ms, start);
+		fprintf(out, "clock       simulated from %s", start);
+		if (simulation->end_ms) {
+			timefmt_rfc3339(simulation->end_ms, end);
+			fprintf(out, " to %s", end);
+		}
+		if (simulation->speed == 0)
+			fprintf(out, ", as fast as possible\n");
+		else
+			fprintf(out, ", %g virtual s per real s\n", simulation->speed);
+		if (simulation->end_ms)
+			fprintf(out, "            at the end, waits up to %d s for delivery\n", simulation->drain_timeout_s);
+	} else {
+		fprintf(out, "clock       real time\n");
+	}
+	bool simulated_sensors = false;
+	for (size_t i = 0; i < config->sensor_count; i++) {
+		const struct driver_ops *driver = driver_find(config->sensors[i].driver);
+		simulated_sensors |= driver && driver->simulated;
+	}
+	if (simulated_sensors)
+		fprintf(out, "profiles    %s\n", config->simulation.profiles);
+
+	if (config->has_mqtt) {
+		const struct mqtt_config *mqtt = &config->mqtt;
+		fprintf(out, "mqtt        %s, qos %d, keepalive %d s, buffer %d messages\n", mqtt->uri, mqtt->qos,
+		        mqtt->keepalive_s, mqtt->buffer_max);
+		fprintf(out, "            topics %s/%s/%s/... (readings %s)\n", mqtt->topic_prefix, slug, gateway->id,
+		        mqtt->publish_readings ? "published" : "not published, windows only");
+	} else {
+		fprintf(out, "mqtt        off (no [mqtt] section)\n");
+	}
+
+	if (config->has_influx) {
+		const struct influx_config *influx = &config->influx;
+		fprintf(out, "influx      %s, api %s, database %s", influx->url, influx_api_name(influx->api),
+		        influx->database);
+		if (influx->retention_policy)
+			fprintf(out, ", retention policy %s", influx->retention_policy);
+		fprintf(out, "\n            timeout %d s, up to %d lines a request\n", influx->timeout_s,
+		        influx->batch_lines);
+	} else {
+		fprintf(out, "influx      off (no [influx] section)\n");
+	}
+
+	fprintf(out, "\n%zu sensor%s:\n", config->sensor_count, config->sensor_count == 1 ? "" : "s");
+	for (size_t i = 0; i < config->sensor_count; i++) {
+		const struct sensor_config *sensor = &config->sensors[i];
+		fprintf(out, "  %-16s %-8s  driver %-6s every %d s", sensor->name, sensor_type_name(sensor->type),
+		        sensor->driver, sensor->interval_s);
+		if (sensor->type == SENSOR_LIGHT)
+			fprintf(out, ", dark below %g lx", sensor->dark_lux);
+		if (sensor->light)
+			fprintf(out, ", paired with %s", sensor->light);
+		for (size_t j = 0; j < sensor->option_count; j++)
+			fprintf(out, ", %s=%s", sensor->options[j].key, sensor->options[j].value);
+		fputc('\n', out);
+	}
+}
