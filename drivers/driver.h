@@ -7,6 +7,11 @@
  *    device needs time to convert (a BH1750 takes 120–180 ms) also has
  *    prepare(): it starts the conversion and says how long to wait; sample()
  *    is then called that much later, so the loop never blocks on a device.
+ *    A driver whose sample() sleeps in the kernel instead (an IIO light
+ *    driver converting inside read(2)) sets sample_may_block: the sensor
+ *    then calls sample() on a worker thread of its own
+ *    (gateway/sensor_worker.h), one sample at a time, and takes the result
+ *    on the loop.
  *  - Event-driven: event_fd() hands the loop a file descriptor that becomes
  *    readable when the kernel has events (a GPIO line's edges), and
  *    read_events() reads what is pending, each event with the kernel's own
@@ -80,6 +85,13 @@ struct driver_ops {
 	int (*open)(const struct sensor_config *sc, const struct driver_env *env,
 	            void **state, char *err, size_t err_size);
 	void (*close)(void *state);
+
+	/* sample() may sleep in the kernel; the sensor runs it on a worker
+	 * thread, so it must touch nothing but its own state, and the sensor
+	 * calls no other operation on that state while it runs.  Not with
+	 * prepare(), nor with simulated: a virtual clock would jump over
+	 * however many slots while a sample is in flight. */
+	bool sample_may_block;
 
 	/* Polled (NULL for a driver that is only event-driven).  Take one
 	 * sample at time now_ms (Unix epoch ms, real or virtual): 0 with *out

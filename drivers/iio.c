@@ -5,6 +5,12 @@
  * a photodiode on an ADC serve alike; factor turns the channel's unit into
  * lux.  The sysfs work is iio_sysfs.c's (iio.h), shared with tryggctl probe.
  *
+ * sample() may sleep in the kernel while the device converts: the driver
+ * says so (sample_may_block) and the sensor calls it on a worker thread.
+ * It touches only its own state.  open() still reads the channel once, on
+ * the loop, so that a bad channel is reported with its path: each (re)open
+ * costs the loop one conversion.
+ *
  * A read that fails (the device went away) is returned as it is, without
  * a retry: the sensor closes and re-opens with backoff, and open() looks
  * the device up by name again, whatever number it came back as.
@@ -239,4 +245,7 @@ const struct driver_ops iio_driver = {
 	.open = iio_open,
 	.sample = iio_sample,
 	.close = iio_close,
+	/* Light drivers under drivers/iio/light (bh1750, tsl2563, veml6030)
+	 * sleep in read(2) for the conversion time, 120–600 ms. */
+	.sample_may_block = true,
 };

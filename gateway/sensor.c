@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "sensor.h"
+#include "sensor_worker.h"
 #include "tamper.h"
 
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -44,6 +45,10 @@ struct sensor {
 	/* polled with a slow conversion: the slot whose sample is converting */
 	bool converting;
 	int64_t converting_slot_ms;
+
+	/* polled on a worker thread (driver->sample_may_block) */
+	struct sensor_worker *worker;
+	int64_t retry_ms;            /* after a failed sample: when to open again */
 
 	/* event-driven */
 	int64_t cursor_ms;           /* time credited to the window up to here */
@@ -106,6 +111,8 @@ static int sensor_on_io(sd_event_source *source, int fd, uint32_t revents, void 
 
 static void sensor_close_driver(struct sensor *sensor)
 {
+	if (sensor->worker)
+		sensor_worker_wait(sensor->worker);   /* never close under sample() */
 	sensor->io = sd_event_source_disable_unref(sensor->io);
 	if (sensor->state)
 		sensor->driver->close(sensor->state);
@@ -356,6 +363,36 @@ static void sensor_use_sample(struct sensor *sensor, int64_t now_ms, int64_t slo
 	sensor_alert_changed(sensor, changed);
 }
 
+/* What sample() returned for the slot, read at now_ms.  Returns false when
+ * the sensor failed: it is closed, and opened again at retry_ms. */
+static bool sensor_take(struct sensor *sensor, int64_t now_ms, int64_t slot, int r, const struct sample *sample)
+{
+	char detail[ALERT_DETAIL_SIZE];
+	if (r == -ENODATA)
+		return true;   /* nothing to read at this time: not covered, not a fault */
+	if (r < 0) {
+		snprintf(detail, sizeof(detail), "cannot read: %s", strerror(-r));
+	} else if (!sensor_type_value_plausible(sensor->config->type, sample->value)) {
+		snprintf(detail, sizeof(detail), "read %g %s, which no working %s sensor reads", sample->value,
+		         sensor_type_unit(sensor->config->type), sensor_type_name(sensor->config->type));
+	} else {
+		if (slot < sensor->window.start_ms)
+			sensor->counters.missed_slots++;   /* the worker's, back after its window closed */
+		else
+			sensor_use_sample(sensor, now_ms, slot, sample);
+		return true;
+	}
+	sensor->retry_ms = sensor_fail(sensor, now_ms, detail);
+	return false;
+}
+
+/* On the loop: the worker's sample, started at now_ms for that slot. */
+static void sensor_on_sampled(void *userdata, int64_t now_ms, int r, const struct sample *sample)
+{
+	struct sensor *sensor = userdata;
+	sensor_take(sensor, now_ms, window_align(now_ms, sensor->interval_ms), r, sample);
+}
+
 /* Returns when to run next. */
 static int64_t sensor_poll(struct sensor *sensor, int64_t now_ms)
 {
@@ -366,6 +403,13 @@ static int64_t sensor_poll(struct sensor *sensor, int64_t now_ms)
 	 * shave the sample's span (nor a suspended board's late wake-up
 	 * stretch it over the slots it missed). */
 	int64_t slot = window_align(now_ms, sensor->interval_ms);
+	if (sensor->worker) {
+		/* One sample at a time on the worker, taken in sensor_on_sampled:
+		 * a slot due while the last one still converts is not covered. */
+		if (sensor_worker_start(sensor->worker, sensor->driver, sensor->state, now_ms) < 0)
+			sensor->counters.missed_slots++;
+		return next;
+	}
 	if (sensor->converting) {
 		sensor->converting = false;
 		slot = sensor->converting_slot_ms;
@@ -385,19 +429,7 @@ static int64_t sensor_poll(struct sensor *sensor, int64_t now_ms)
 
 	struct sample sample = { 0 };
 	int r = sensor->driver->sample(sensor->state, now_ms, &sample);
-	if (r == -ENODATA)
-		return next;   /* nothing to read at this time: not covered, not a fault */
-	if (r < 0) {
-		snprintf(detail, sizeof(detail), "cannot read: %s", strerror(-r));
-		return sensor_fail(sensor, now_ms, detail);
-	}
-	if (!sensor_type_value_plausible(sensor->config->type, sample.value)) {
-		snprintf(detail, sizeof(detail), "read %g %s, which no working %s sensor reads", sample.value,
-		         sensor_type_unit(sensor->config->type), sensor_type_name(sensor->config->type));
-		return sensor_fail(sensor, now_ms, detail);
-	}
-	sensor_use_sample(sensor, now_ms, slot, &sample);
-	return next;
+	return sensor_take(sensor, now_ms, slot, r, &sample) ? next : sensor->retry_ms;
 }
 
 /* ---- the timer ---- */
@@ -406,6 +438,12 @@ static int64_t sensor_on_timer(void *userdata, int64_t now_ms)
 {
 	struct sensor *sensor = userdata;
 	int64_t next = next_multiple(now_ms, sensor->interval_ms);
+	/* A result whose eventfd has not had its turn yet is taken first; one
+	 * that failed closed the driver, and its backoff runs. */
+	if (sensor->worker && !sensor_worker_busy(sensor->worker))
+		sensor_worker_finish(sensor->worker);
+	if (!sensor->state && now_ms < sensor->retry_ms)
+		return sensor->retry_ms;
 	if (!sensor->state) {
 		char err[ALERT_DETAIL_SIZE] = "";
 		int r = sensor_open_driver(sensor, err, sizeof(err));
@@ -464,6 +502,8 @@ void sensor_close_window(struct sensor *sensor, struct window_result *out)
 
 bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out)
 {
+	if (sensor->worker)
+		sensor_worker_finish(sensor->worker);   /* the sample in flight counts up to the stop */
 	sensor_catch_up(sensor, now_ms);
 	window_cut(&sensor->window, now_ms);
 	/* A window cut short in which the sensor was never read says nothing:
@@ -498,7 +538,14 @@ int sensor_new(const struct sensor_setup *setup, const struct sensor_config *con
 	tamper_init(&sensor->tamper, &config->alerts, setup->latitude, setup->longitude, now);
 	sensor->cursor_ms = now;
 
-	int r = sensor_open_driver(sensor, err, err_size);
+	int r = driver->sample_may_block && driver->sample
+	        ? sensor_worker_new(setup->event, sensor_on_sampled, sensor, &sensor->worker) : 0;
+	if (r < 0) {
+		snprintf(err, err_size, "cannot start its sampling thread: %s", strerror(-r));
+		sensor_free(sensor);
+		return r;
+	}
+	r = sensor_open_driver(sensor, err, err_size);
 	if (r == -EINVAL || r == -ENOMEM) {
 		sensor_free(sensor);
 		return r;
@@ -536,7 +583,8 @@ void sensor_free(struct sensor *sensor)
 {
 	if (!sensor)
 		return;
-	sensor_close_driver(sensor);
+	sensor_close_driver(sensor);          /* after a sample in flight */
+	sensor_worker_free(sensor->worker);
 	free(sensor->pending);
 	free(sensor);
 }

@@ -9,6 +9,18 @@
  * clock (schedule_from_monotonic), so an edge counts in the window it
  * happened in, however late the loop read it.
  *
+ * A polled driver whose sample() may sleep in the kernel
+ * (driver_ops.sample_may_block) is read on a worker thread of the sensor's
+ * own (sensor_worker.h): the slot's timer starts the sample, and the result,
+ * back through the loop, is taken there for the slot it was started for,
+ * as if it had been read then.  A slot that comes due while the last sample
+ * is still in flight is not covered and not queued, nor is one whose
+ * window closed before its sample came back (missed_slots).  The loop
+ * waits for a sample in flight only where it must: a stop's cut window
+ * takes it, and the driver is never closed under it (a failure is taken
+ * only once its sample is back; freeing the sensor waits for it and drops
+ * it).
+ *
  * A sensor that fails (cannot be opened or read, or reads an impossible
  * value) is logged once, raises `failed`, is closed and opened again with
  * backoff (from its interval, doubling, up to 5 minutes) and recovers by
@@ -61,12 +73,14 @@ struct sensor_counters {
 	uint64_t failures;           /* times the sensor went from working to failed */
 	uint64_t late_events;        /* events read after their window had closed (counted in the next) */
 	uint64_t dropped_events;     /* events that could not be kept (out of memory) */
+	uint64_t missed_slots;       /* worker: slots not covered, their sample still in flight */
 };
 
 /* Open the sensor's driver.  A device that is not there (yet) is not an
  * error: the sensor starts failed and keeps trying.  Returns -EINVAL with a
  * message in err when the driver says the sensor's settings cannot work,
- * another negative errno when out of memory. */
+ * another negative errno when out of memory or when the sampling thread of
+ * a driver that may block cannot be started (with a message in err). */
 int sensor_new(const struct sensor_setup *setup, const struct sensor_config *config, struct sensor **out,
                char *err, size_t err_size);
 void sensor_free(struct sensor *sensor);

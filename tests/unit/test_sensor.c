@@ -1,12 +1,18 @@
 /* test_sensor.c — one sensor at run time (gateway/sensor.c) on a real
  * sd-event loop, with drivers played by the test through the sensor's
  * driver lookup seam: a polled driver that fails, recovers, converts
- * slowly or reads the impossible, on a simulated clock; and an event-driven
+ * slowly or reads the impossible, on a simulated clock; an event-driven
  * driver whose events carry CLOCK_MONOTONIC stamps, on the real clock, to
- * check that each one lands in the window it happened in. */
+ * check that each one lands in the window it happened in; and, on the real
+ * clock too, a driver whose sample() sleeps like an IIO light driver in
+ * read(2), to check that the loop keeps turning meanwhile (a 10 ms timer on
+ * the same loop, measured) and that its samples land where a sample taken
+ * on the loop would. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,6 +82,75 @@ static int polled_sample(void *state, int64_t now_ms, struct sample *out)
 	return 0;
 }
 
+/* ---- a polled driver whose sample() sleeps, as an IIO light driver does
+ * in read(2); written to from the sensor's worker thread, read by the test
+ * after the sensor was freed (the thread joined) ---- */
+
+#define SLEEPY_MAX 16
+
+struct sleepy {
+	/* set before the run */
+	int sleep_ms[SLEEPY_MAX];       /* how long each sample sleeps; 0: 300 ms */
+	int fail_at;                    /* this sample (from 0) fails with -EIO; -1: none */
+	/* what happened */
+	atomic_int samples;
+	atomic_bool in_sample, closed_in_sample;
+	int64_t started_ms[SLEEPY_MAX];                   /* the now_ms each was started for */
+	int64_t slept_from_ns[SLEEPY_MAX], slept_to_ns[SLEEPY_MAX];   /* CLOCK_MONOTONIC */
+	bool off_loop[SLEEPY_MAX];                        /* not on the loop's thread */
+	int opens;
+	int64_t opened_ms[8];
+};
+
+static struct sleepy sleepy;
+static pthread_t loop_thread;
+
+static int64_t monotonic_ns(void);
+
+static int sleepy_open(const struct sensor_config *sc, const struct driver_env *env, void **state, char *err,
+                       size_t err_size)
+{
+	(void)sc;
+	(void)err;
+	(void)err_size;
+	if (sleepy.opens < 8)
+		sleepy.opened_ms[sleepy.opens] = env->now_ms;
+	sleepy.opens++;
+	*state = &sleepy;
+	return 0;
+}
+
+static void sleepy_close(void *state)
+{
+	(void)state;
+	if (atomic_load(&sleepy.in_sample))
+		atomic_store(&sleepy.closed_in_sample, true);
+}
+
+static int sleepy_sample(void *state, int64_t now_ms, struct sample *out)
+{
+	(void)state;
+	atomic_store(&sleepy.in_sample, true);
+	int i = atomic_fetch_add(&sleepy.samples, 1);
+	int ms = i < SLEEPY_MAX && sleepy.sleep_ms[i] > 0 ? sleepy.sleep_ms[i] : 300;
+	if (i < SLEEPY_MAX) {
+		sleepy.started_ms[i] = now_ms;
+		sleepy.off_loop[i] = !pthread_equal(pthread_self(), loop_thread);
+		sleepy.slept_from_ns[i] = monotonic_ns();
+	}
+	struct timespec pause = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	while (nanosleep(&pause, &pause) < 0 && errno == EINTR)
+		;
+	if (i < SLEEPY_MAX)
+		sleepy.slept_to_ns[i] = monotonic_ns();
+	atomic_store(&sleepy.in_sample, false);
+	if (i == sleepy.fail_at)
+		return -EIO;
+	memset(out, 0, sizeof(*out));
+	out->value = 100.0 + i;
+	return 0;
+}
+
 static int event_fd(void *state);
 static int event_read(void *state, struct driver_event *events, size_t max);
 static int event_open(const struct sensor_config *sc, const struct driver_env *env, void **state, char *err,
@@ -95,8 +170,22 @@ static const struct driver_ops event_driver = {
 	.close = polled_close, .event_fd = event_fd, .read_events = event_read, .level = event_level,
 };
 
+static const struct driver_ops sleepy_driver = {
+	.name = "sleepy", .types = 1u << SENSOR_LIGHT, .open = sleepy_open, .close = sleepy_close,
+	.sample = sleepy_sample, .sample_may_block = true,
+};
+/* The same sample(), not said to block: the sensor calls it on the loop. */
+static const struct driver_ops sleepy_on_loop_driver = {
+	.name = "sleepy-on-loop", .types = 1u << SENSOR_LIGHT, .open = sleepy_open, .close = sleepy_close,
+	.sample = sleepy_sample,
+};
+
 static const struct driver_ops *find(const char *name)
 {
+	if (strcmp(name, "sleepy") == 0)
+		return &sleepy_driver;
+	if (strcmp(name, "sleepy-on-loop") == 0)
+		return &sleepy_on_loop_driver;
 	if (strcmp(name, "polled") == 0)
 		return &polled_driver;
 	if (strcmp(name, "slow") == 0)
@@ -113,7 +202,9 @@ struct harness {
 	struct window_result windows[64];
 	size_t window_count;
 	struct sensor_counters counters;   /* as the sensor ended */
+	int64_t window_ms;
 	int alert_changes;
+	int64_t failed_since_ms;           /* when the last ALERT_FAILED raised said it began */
 	enum alert_kind last_kind;
 	bool last_ok;
 };
@@ -125,6 +216,8 @@ static void on_alert(void *userdata, struct sensor *sensor)
 	(void)userdata;
 	harness.alert_changes++;
 	harness.last_ok = alert_shown(sensor_alerts(sensor), &harness.last_kind) == NULL;
+	if (!harness.last_ok && harness.last_kind == ALERT_FAILED)
+		harness.failed_since_ms = sensor_alerts(sensor)->problems[ALERT_FAILED].since_ms;
 }
 
 static int64_t on_window(void *userdata, int64_t now_ms)
@@ -132,7 +225,7 @@ static int64_t on_window(void *userdata, int64_t now_ms)
 	(void)userdata;
 	while (sensor_window_end(harness.sensor) <= now_ms && harness.window_count < 64)
 		sensor_close_window(harness.sensor, &harness.windows[harness.window_count++]);
-	return now_ms + 60 * S;
+	return window_align(now_ms, harness.window_ms) + harness.window_ms;
 }
 
 static void on_end(void *userdata)
@@ -144,6 +237,7 @@ static void on_end(void *userdata)
 static void run_simulated(const char *driver, int64_t minutes)
 {
 	memset(&harness, 0, sizeof(harness));
+	harness.window_ms = 60 * S;
 	struct sensor_config config = { .name = "ljus", .type = SENSOR_LIGHT, .driver = (char *)driver,
 	                                .interval_s = 5, .dark_lux = 10 };
 	config.alerts.covered_lux = 1;
@@ -390,6 +484,262 @@ static void test_event_read_failure_raises_failed(void **unused)
 	event_teardown();
 }
 
+/* ---- a sample() that sleeps, on the real clock ---- */
+
+#define W (2 * S)               /* windows of two 1 s slots */
+#define TICKS_MAX 4096
+
+/* A 10 ms timer on the sensor's loop: when it fired. */
+static struct {
+	sd_event_source *source;
+	int64_t at_ns[TICKS_MAX];
+	size_t count;
+} ticker;
+
+static int on_tick(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	(void)usec;
+	(void)userdata;
+	if (ticker.count < TICKS_MAX)
+		ticker.at_ns[ticker.count++] = monotonic_ns();
+	sd_event_source_set_time_relative(source, 10 * 1000);
+	sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+/* The longest the loop went without a tick. */
+static int64_t ticker_max_gap_ms(void)
+{
+	int64_t gap = 0;
+	for (size_t i = 1; i < ticker.count; i++)
+		if (ticker.at_ns[i] - ticker.at_ns[i - 1] > gap)
+			gap = ticker.at_ns[i] - ticker.at_ns[i - 1];
+	return gap / 1000000;
+}
+
+/* Ticks while sample i slept. */
+static size_t ticks_while_sleeping(int i)
+{
+	size_t count = 0;
+	for (size_t t = 0; t < ticker.count; t++)
+		count += ticker.at_ns[t] >= sleepy.slept_from_ns[i] && ticker.at_ns[t] <= sleepy.slept_to_ns[i];
+	return count;
+}
+
+static int64_t on_stop(void *userdata, int64_t now_ms)
+{
+	(void)userdata;
+	(void)now_ms;
+	sd_event_exit(harness.event, 0);
+	return -1;
+}
+
+/* A light sensor sampled every second on the real clock, made 300 ms before
+ * a window boundary t0 (returned): its first slot is t0, windows[0] is the
+ * empty one before it, windows[1] starts at t0.  The loop stops at stop_ms
+ * after t0. */
+static int64_t real_setup(const char *driver, bool ticking, int64_t stop_ms)
+{
+	memset(&harness, 0, sizeof(harness));
+	memset(&ticker, 0, sizeof(ticker));
+	harness.window_ms = W;
+	loop_thread = pthread_self();
+	int64_t t0 = window_align(realtime_ms() + 400, W) + W;
+	sleep_until(t0 - 300);
+	static struct sensor_config config;
+	config = (struct sensor_config){ .name = "ljus", .type = SENSOR_LIGHT, .driver = (char *)driver,
+	                                 .interval_s = 1, .dark_lux = 10 };
+	assert_int_equal(sd_event_new(&harness.event), 0);
+	struct schedule_options options = { .simulated = false };
+	assert_int_equal(schedule_new(harness.event, &options, &harness.schedule), 0);
+	struct sensor_setup setup = {
+		.event = harness.event, .schedule = harness.schedule, .window_ms = W,
+		.events = { .alert = on_alert }, .find_driver = find,
+	};
+	char err[128] = "";
+	assert_int_equal(sensor_new(&setup, &config, &harness.sensor, err, sizeof(err)), 0);
+	assert_int_equal(sensor_start(harness.sensor, 1), 0);
+	assert_int_equal(schedule_add(harness.schedule, t0, 0, on_window, NULL), 0);
+	assert_int_equal(schedule_add(harness.schedule, t0 + stop_ms, 9, on_stop, NULL), 0);
+	if (ticking)
+		assert_int_equal(sd_event_add_time_relative(harness.event, &ticker.source, CLOCK_MONOTONIC, 10 * 1000,
+		                                            1, on_tick, NULL), 0);
+	assert_true(realtime_ms() < t0);   /* all set up before the first slot */
+	return t0;
+}
+
+static void real_teardown(void)
+{
+	harness.counters = sensor_counters(harness.sensor);
+	sensor_free(harness.sensor);
+	ticker.source = sd_event_source_disable_unref(ticker.source);
+	schedule_free(harness.schedule);
+	sd_event_unref(harness.event);
+}
+
+/* count samples before the stop; the one started at the stop's instant may
+ * have entered sample() before the sensor was freed, or been dropped. */
+static bool sampled(int count)
+{
+	int samples = atomic_load(&sleepy.samples);
+	return samples == count || samples == count + 1;
+}
+
+static void sleepy_reset(void)
+{
+	memset(&sleepy, 0, sizeof(sleepy));
+	sleepy.fail_at = -1;
+}
+
+static void assert_light_window(const struct window_result *w, int64_t start, unsigned samples, double coverage,
+                                double lux_min, double lux_max)
+{
+	assert_int_equal(w->start_ms, start);
+	assert_int_equal(w->samples, samples);
+	assert_true(w->coverage == coverage);
+	assert_true(w->lux_min == lux_min);
+	assert_true(w->lux_max == lux_max);
+}
+
+static void test_sleeping_sample_keeps_the_loop_turning(void **unused)
+{
+	(void)unused;
+	/* The same 300 ms sample() first on the loop, as it was before the
+	 * worker: the 10 ms timer stalls for the whole conversion. */
+	sleepy_reset();
+	int64_t t0 = real_setup("sleepy-on-loop", true, W + 50);
+	assert_int_equal(sd_event_loop(harness.event), 0);
+	real_teardown();
+	int64_t blocked_gap_ms = ticker_max_gap_ms();
+	size_t blocked_ticks = ticks_while_sleeping(0) + ticks_while_sleeping(1);
+	struct window_result on_loop = harness.windows[1];
+	print_message("on the loop: longest gap between 10 ms ticks %lld ms, %zu ticks in 2 x 300 ms of sample()\n",
+	              (long long)blocked_gap_ms, blocked_ticks);
+	assert_false(sleepy.off_loop[0]);
+	assert_true(blocked_gap_ms >= 290);
+	assert_true(blocked_ticks <= 2);
+	assert_light_window(&on_loop, t0, 2, 1.0, 100, 101);
+
+	/* Said to block: on the worker, the timer goes on ticking. */
+	sleepy_reset();
+	t0 = real_setup("sleepy", true, W + 50);
+	assert_int_equal(sd_event_loop(harness.event), 0);
+	real_teardown();
+	int64_t gap_ms = ticker_max_gap_ms();
+	size_t ticks = ticks_while_sleeping(0) + ticks_while_sleeping(1);
+	print_message("on the worker: longest gap %lld ms, %zu ticks in 2 x 300 ms of sample(), %zu ticks in all\n",
+	              (long long)gap_ms, ticks, ticker.count);
+	assert_true(sampled(2));
+	assert_true(sleepy.off_loop[0] && sleepy.off_loop[1]);
+	/* 60 ticks at 10 ms, 10 ms apart; valgrind slows the loop to half. */
+	assert_true(gap_ms < 150);
+	assert_true(ticks >= 12);
+	/* Each sample was started for its slot, and its window is the one the
+	 * loop gave it. */
+	assert_true(sleepy.started_ms[0] >= t0 && sleepy.started_ms[0] < t0 + 100);
+	assert_true(sleepy.started_ms[1] >= t0 + S && sleepy.started_ms[1] < t0 + S + 100);
+	assert_light_window(&harness.windows[1], t0, 2, on_loop.coverage, on_loop.lux_min, on_loop.lux_max);
+	assert_int_equal(harness.counters.readings, 2);
+	assert_int_equal(harness.counters.missed_slots, 0);
+}
+
+static void test_slot_due_while_in_flight_is_missed(void **unused)
+{
+	(void)unused;
+	sleepy_reset();
+	/* Slot t0 converts for 1.3 s, over the slot at t0 + 1 s; slot
+	 * t0 + 3 s converts for 1.3 s, past its window's end at t0 + 4 s and
+	 * over the slot there. */
+	sleepy.sleep_ms[0] = 1300;
+	sleepy.sleep_ms[2] = 1300;
+	int64_t t0 = real_setup("sleepy", false, 3 * W + 50);
+	assert_int_equal(sd_event_loop(harness.event), 0);
+	real_teardown();
+	/* Four samples in six slots: none queued behind one in flight. */
+	assert_true(sampled(4));
+	assert_true(sleepy.started_ms[1] >= t0 + 2 * S && sleepy.started_ms[1] < t0 + 2 * S + 100);
+	assert_true(sleepy.started_ms[3] >= t0 + 5 * S && sleepy.started_ms[3] < t0 + 5 * S + 100);
+	/* Back at t0 + 1.3 s, sample 0 still counts in [t0, t0 + 2 s) for its
+	 * slot only; sample 2, back after its window closed, counts nowhere. */
+	assert_int_equal(harness.window_count, 4);
+	assert_light_window(&harness.windows[1], t0, 1, 0.5, 100, 100);
+	assert_light_window(&harness.windows[2], t0 + W, 1, 0.5, 101, 101);
+	assert_light_window(&harness.windows[3], t0 + 2 * W, 1, 0.5, 103, 103);
+	assert_int_equal(harness.counters.missed_slots, 3);
+	assert_int_equal(harness.counters.readings, 3);
+}
+
+static void test_failed_sample_on_the_worker_backs_off(void **unused)
+{
+	(void)unused;
+	sleepy_reset();
+	sleepy.fail_at = 1;   /* the sample for slot t0 + 1 s */
+	int64_t t0 = real_setup("sleepy", false, 2 * W + 50);
+	assert_int_equal(sd_event_loop(harness.event), 0);
+	real_teardown();
+	/* Failed as a sample on the loop fails: dated at its slot's start,
+	 * closed, opened again a backoff (the 1 s interval) later, sampling
+	 * again on the grid. */
+	assert_int_equal(harness.counters.failures, 1);
+	assert_int_equal(harness.failed_since_ms, sleepy.started_ms[1]);
+	assert_int_equal(harness.alert_changes, 2);
+	assert_true(harness.last_ok);
+	assert_int_equal(sleepy.opens, 2);
+	assert_true(sleepy.opened_ms[1] >= sleepy.started_ms[1] + 1000);
+	assert_true(sleepy.opened_ms[1] < sleepy.started_ms[1] + 1100);
+	assert_false(atomic_load(&sleepy.closed_in_sample));
+	assert_true(sampled(3));
+	assert_true(sleepy.started_ms[2] >= t0 + 3 * S && sleepy.started_ms[2] < t0 + 3 * S + 100);
+	assert_light_window(&harness.windows[1], t0, 1, 0.5, 100, 100);
+	assert_light_window(&harness.windows[2], t0 + W, 1, 0.5, 102, 102);
+}
+
+static struct {
+	int64_t now_ms, took_ms;
+	bool kept;
+	struct window_result result;
+} cut;
+
+static int64_t on_cut(void *userdata, int64_t now_ms)
+{
+	(void)userdata;
+	int64_t before = monotonic_ns();
+	cut.now_ms = now_ms;
+	cut.kept = sensor_cut_window(harness.sensor, now_ms, &cut.result);
+	cut.took_ms = (monotonic_ns() - before) / 1000000;
+	return -1;
+}
+
+static void test_stop_and_free_while_a_sample_sleeps(void **unused)
+{
+	(void)unused;
+	sleepy_reset();
+	sleepy.sleep_ms[0] = 500;
+	sleepy.sleep_ms[1] = 500;
+	memset(&cut, 0, sizeof(cut));
+	int64_t t0 = real_setup("sleepy", false, S + 100);
+	/* A stop 100 ms into the first sample: the cut waits for it and
+	 * takes it, up to the stop. */
+	assert_int_equal(schedule_add(harness.schedule, t0 + 100, 5, on_cut, NULL), 0);
+	assert_int_equal(sd_event_loop(harness.event), 0);
+	print_message("cut 100 ms into a 500 ms sample: waited %lld ms\n", (long long)cut.took_ms);
+	assert_true(cut.kept);
+	assert_int_equal(cut.result.start_ms, t0);
+	assert_int_equal(cut.result.samples, 1);
+	assert_true(cut.result.lux_min == 100);
+	assert_true(cut.result.coverage == (double)(cut.now_ms - t0) / W);
+	assert_true(cut.took_ms >= 300);
+	/* The loop stopped 100 ms into the second sample: freeing the sensor
+	 * waits for it and closes the driver only after it. */
+	int64_t before = monotonic_ns();
+	real_teardown();
+	int64_t took_ms = (monotonic_ns() - before) / 1000000;
+	print_message("freed 100 ms into a 500 ms sample: waited %lld ms\n", (long long)took_ms);
+	assert_int_equal(atomic_load(&sleepy.samples), 2);
+	assert_true(took_ms >= 300);
+	assert_false(atomic_load(&sleepy.closed_in_sample));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +749,10 @@ int main(void)
 		cmocka_unit_test(test_events_land_in_their_window),
 		cmocka_unit_test(test_lamp_edges_give_exact_seconds),
 		cmocka_unit_test(test_event_read_failure_raises_failed),
+		cmocka_unit_test(test_sleeping_sample_keeps_the_loop_turning),
+		cmocka_unit_test(test_slot_due_while_in_flight_is_missed),
+		cmocka_unit_test(test_failed_sample_on_the_worker_backs_off),
+		cmocka_unit_test(test_stop_and_free_while_a_sample_sleeps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
