@@ -94,10 +94,15 @@ static void sensor_publish_passes(struct sensor *sensor, int64_t ts_ms, uint64_t
 		sensor_publish(sensor, ts_ms, (double)(passes - in - out), DIRECTION_NONE);
 }
 
+/* Whether the lamp's light sensor says it is dark, and can be believed: a
+ * failed one says nothing, and one reading near zero while the sun is well
+ * up is covered or dirty (tamper_light_trusted), so an unlit lamp is then
+ * no fault. */
 static bool sensor_light_dark(const struct sensor *lamp)
 {
 	const struct sensor *light = lamp->light;
-	return light && light->has_dark && light->dark && !light->failing;
+	return light && light->has_dark && light->dark && !light->failing &&
+	       tamper_light_trusted(&light->tamper, &light->alerts);
 }
 
 static int64_t next_multiple(int64_t now_ms, int64_t step_ms)
@@ -265,6 +270,18 @@ static void sensor_flush_pending(struct sensor *sensor)
 	sensor->pending_count = kept;
 }
 
+/* The kernel's queue of events was found full: what came after was lost.
+ * Said the first time and every 100th, and counted. */
+static void sensor_on_overrun(struct sensor *sensor)
+{
+	sensor->counters.overruns++;
+	if (sensor->counters.overruns % 100 == 1)
+		log_warning("sensor %s: the kernel's queue of edges was full: edges that came while it was "
+		            "full are lost (%llu time%s so far); the input's level is read again to stay right",
+		            sensor->config->name, (unsigned long long)sensor->counters.overruns,
+		            sensor->counters.overruns == 1 ? "" : "s");
+}
+
 /* Read what the kernel holds.  0, or the driver's negative errno. */
 static int sensor_drain(struct sensor *sensor)
 {
@@ -273,8 +290,12 @@ static int sensor_drain(struct sensor *sensor)
 		int count = sensor->driver->read_events(sensor->state, events, EVENT_BATCH);
 		if (count < 0)
 			return count;
-		for (int i = 0; i < count; i++)
-			sensor_on_event(sensor, &events[i]);
+		for (int i = 0; i < count; i++) {
+			if (events[i].kind == DRIVER_EVENT_OVERRUN)
+				sensor_on_overrun(sensor);
+			else
+				sensor_on_event(sensor, &events[i]);
+		}
 		if (count < EVENT_BATCH)
 			break;
 	}
@@ -376,6 +397,8 @@ static bool sensor_take(struct sensor *sensor, int64_t now_ms, int64_t slot, int
 		snprintf(detail, sizeof(detail), "read %g %s, which no working %s sensor reads", sample->value,
 		         sensor_type_unit(sensor->config->type), sensor_type_name(sensor->config->type));
 	} else {
+		if (sensor->failing)
+			sensor_recovered(sensor, now_ms);
 		if (slot < sensor->window.start_ms)
 			sensor->counters.missed_slots++;   /* the worker's, back after its window closed */
 		else
@@ -445,14 +468,20 @@ static int64_t sensor_on_timer(void *userdata, int64_t now_ms)
 	if (!sensor->state && now_ms < sensor->retry_ms)
 		return sensor->retry_ms;
 	if (!sensor->state) {
-		char err[ALERT_DETAIL_SIZE] = "";
+		/* Room for "cannot open: " in front, within the detail's size. */
+		char err[ALERT_DETAIL_SIZE - 16] = "";
 		int r = sensor_open_driver(sensor, err, sizeof(err));
 		if (r < 0) {
 			char detail[ALERT_DETAIL_SIZE];
 			snprintf(detail, sizeof(detail), "cannot open: %s", err[0] ? err : strerror(-r));
 			return sensor_fail(sensor, now_ms, detail);
 		}
-		sensor_recovered(sensor, now_ms);
+		/* An event-driven driver read its input's level to open; a
+		 * polled one has recovered only once a sample comes back good
+		 * (sensor_take), or a device whose open succeeds while it still
+		 * cannot be read would raise and clear `failed` on every retry. */
+		if (sensor->event_driven)
+			sensor_recovered(sensor, now_ms);
 		/* Sampling resumes on the interval's grid. */
 		return next;
 	}

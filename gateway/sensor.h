@@ -74,6 +74,7 @@ struct sensor_counters {
 	uint64_t late_events;        /* events read after their window had closed (counted in the next) */
 	uint64_t dropped_events;     /* events that could not be kept (out of memory) */
 	uint64_t missed_slots;       /* worker: slots not covered, their sample still in flight */
+	uint64_t overruns;           /* event-driven: times the kernel's event queue was full (edges lost) */
 };
 
 /* Open the sensor's driver.  A device that is not there (yet) is not an

@@ -118,6 +118,11 @@ bool tamper_light(struct tamper *tamper, struct alerts *alerts, int64_t now_ms, 
 	                   elevation);
 }
 
+bool tamper_light_trusted(const struct tamper *tamper, const struct alerts *alerts)
+{
+	return tamper->low_since_ms < 0 && !alert_active(alerts, ALERT_COVERED);
+}
+
 bool tamper_lamp(struct tamper *tamper, struct alerts *alerts, int64_t now_ms, bool off_in_dark)
 {
 	const struct sensor_alerts *limits = tamper->limits;

@@ -55,6 +55,10 @@ bool tamper_beam(struct tamper *tamper, struct alerts *alerts, int64_t t_ms, boo
 bool tamper_beam_check(struct tamper *tamper, struct alerts *alerts, int64_t now_ms);
 /* Light, for each sample. */
 bool tamper_light(struct tamper *tamper, struct alerts *alerts, int64_t now_ms, double lux);
+/* Light: whether a dark reading can be believed.  Not while the sensor
+ * reads below covered_lux in daylight (it is covered or dirty, whether or
+ * not covered_after has passed yet), nor while `covered` is raised. */
+bool tamper_light_trusted(const struct tamper *tamper, const struct alerts *alerts);
 /* Lamp, for each span credited: whether it was off while its light sensor
  * read dark. */
 bool tamper_lamp(struct tamper *tamper, struct alerts *alerts, int64_t now_ms, bool off_in_dark);

@@ -287,6 +287,25 @@ static void test_failure_and_recovery(void **unused)
 	assert_int_equal(harness.counters.failures, 1);
 }
 
+static void test_open_is_not_recovery(void **unused)
+{
+	(void)unused;
+	/* The device opens fine all along, but every read fails from 06:02:00
+	 * to 06:03:00 (a chip on its bus that stopped answering). */
+	script = (struct script){ .fail_from = START + 120 * S, .fail_to = START + 180 * S, .gone_from = -1,
+	                          .gone_to = -1, .wild_at = -1 };
+	run_simulated("polled", 5);
+	/* Failed at 06:02:00; each retry opens, samples on the next slot and
+	 * fails again, so the backoff doubles (5, 10, 20, 40 s): opens at
+	 * :05, :20, :45 and 06:03:30, whose sample at :35 is good. */
+	assert_int_equal(script.opens, 1 + 4);
+	assert_int_equal(harness.alert_changes, 2);   /* raised once, cleared once: no flapping */
+	assert_true(harness.last_ok);
+	assert_int_equal(harness.counters.failures, 1);
+	assert_true(harness.windows[2].coverage == 0.0);
+	assert_true(harness.windows[3].coverage == 25000.0 / 60000.0);
+}
+
 static void test_slow_conversion_is_collected_later(void **unused)
 {
 	(void)unused;
@@ -744,6 +763,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failure_and_recovery),
+		cmocka_unit_test(test_open_is_not_recovery),
 		cmocka_unit_test(test_slow_conversion_is_collected_later),
 		cmocka_unit_test(test_impossible_value_is_a_failure),
 		cmocka_unit_test(test_events_land_in_their_window),

@@ -147,6 +147,34 @@ static void test_covered_needs_the_sun_up(void **unused)
 		assert_false(tamper_light(&tamper, &alerts, t, 0.0));
 }
 
+/* A light sensor's darkness is believed, for its lamp, only when nothing
+ * says it is covered: not while it reads near zero in daylight, even
+ * before `covered` is raised, and not while `covered` stands. */
+static void test_light_trusted(void **unused)
+{
+	(void)unused;
+	struct tamper tamper;
+	struct alerts alerts = { 0 };
+	int64_t june = utc(2026, 6, 20, 9, 0);   /* sun ~45° */
+	tamper_init(&tamper, &limits, 59.37, 16.51, june);
+	assert_true(tamper_light_trusted(&tamper, &alerts));
+	tamper_light(&tamper, &alerts, june, 0.2);
+	assert_false(alert_active(&alerts, ALERT_COVERED));
+	assert_false(tamper_light_trusted(&tamper, &alerts));   /* at once, before covered_after */
+	for (int64_t t = june; t <= june + 30 * MIN; t += MIN)
+		tamper_light(&tamper, &alerts, t, 0.2);
+	assert_true(alert_active(&alerts, ALERT_COVERED));
+	/* Still covered at nightfall: its darkness then is no evidence either. */
+	int64_t night = utc(2026, 6, 20, 22, 30);
+	tamper_light(&tamper, &alerts, night, 0.0);
+	assert_true(alert_active(&alerts, ALERT_COVERED));
+	assert_false(tamper_light_trusted(&tamper, &alerts));
+	/* Uncovered: a bright reading clears it, and the next night is believed. */
+	tamper_light(&tamper, &alerts, june + 24 * H, 5000);
+	tamper_light(&tamper, &alerts, night + 24 * H, 0.0);
+	assert_true(tamper_light_trusted(&tamper, &alerts));
+}
+
 static void test_lamp_fault(void **unused)
 {
 	(void)unused;
@@ -234,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_stuck_counts_only_busy_hours),
 		cmocka_unit_test(test_blocked_beam),
 		cmocka_unit_test(test_covered_needs_the_sun_up),
+		cmocka_unit_test(test_light_trusted),
 		cmocka_unit_test(test_lamp_fault),
 		cmocka_unit_test(test_alert_priority),
 		cmocka_unit_test(test_inject),
