@@ -46,6 +46,7 @@ struct sample {
 enum driver_event_kind {
 	DRIVER_EVENT_PASS,       /* footfall: one person passed */
 	DRIVER_EVENT_LEVEL,      /* the input changed: lamp on/off, beam broken/clear */
+	DRIVER_EVENT_OVERRUN,    /* the kernel's queue was full: events after it were lost */
 };
 
 struct driver_event {

@@ -453,19 +453,22 @@ static int drain(struct gpio_state *state, struct driver_event *events, size_t m
 }
 
 /* After a full read the kernel may have dropped edges, the last one
- * included; the line's level now puts the decoder right. */
+ * included: the caller is told (an OVERRUN event, which the sensor counts
+ * and logs), and the line's level now puts the decoder right. */
 static int resync(struct gpio_state *state, struct driver_event *events, size_t max, size_t *count)
 {
 	for (unsigned i = 0; i < state->input_count; i++) {
 		struct gpio_input *input = &state->inputs[i];
 		if (!input->full_read)
 			continue;
-		if (!make_room(state, events, max, count))
+		if (!make_room(state, events, max, count) || *count == max)
 			return 0;   /* the flag stays: done on the next call */
 		int value = gpiod_line_get_value(input->line);
 		if (value < 0)
 			return errno ? -errno : -EIO;
 		input->full_read = false;
+		events[(*count)++] = (struct driver_event){ .kind = DRIVER_EVENT_OVERRUN,
+		                                            .time_ns = clock_ns(CLOCK_MONOTONIC) };
 		if ((value == 1) != edge_decoder_raw(&state->decoder, i))
 			edge_decoder_feed(&state->decoder, i, value == 1, clock_ns(CLOCK_MONOTONIC));
 	}
