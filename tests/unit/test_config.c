@@ -9,7 +9,6 @@
  * driver built in. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +23,7 @@
 
 #include "config.h"
 #include "driver.h"
+#include "temp_tree.h"
 
 #ifndef TRYGGD_SOURCE_DIR
 #define TRYGGD_SOURCE_DIR "."
@@ -73,8 +72,8 @@ static int setup(void **state)
 	struct fixture *fixture = calloc(1, sizeof(*fixture));
 	if (!fixture)
 		return -1;
-	snprintf(fixture->directory, sizeof(fixture->directory), "/tmp/test_config.XXXXXX");
-	if (!mkdtemp(fixture->directory) || !realpath(fixture->directory, fixture->real_directory)) {
+	if (!temp_tree_make(fixture->directory, sizeof(fixture->directory), "/tmp/test_config.XXXXXX") ||
+	    !realpath(fixture->directory, fixture->real_directory)) {
 		free(fixture);
 		return -1;
 	}
@@ -82,20 +81,12 @@ static int setup(void **state)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *status, int flag, struct FTW *walk)
-{
-	(void)status;
-	(void)flag;
-	(void)walk;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *fixture = *state;
 	config_free(&fixture->config);
 	free(fixture->errors);
-	nftw(fixture->directory, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	temp_tree_remove(fixture->directory);
 	free(fixture);
 	return 0;
 }
@@ -104,14 +95,8 @@ static int teardown(void **state)
 static void write_config(struct fixture *fixture, const char *name, const char *text, size_t size)
 {
 	snprintf(fixture->path, sizeof(fixture->path), "%s/%s", fixture->directory, name);
-	char *slash = strrchr(fixture->path, '/');
-	*slash = '\0';
-	mkdir(fixture->path, 0755);
-	*slash = '/';
-	FILE *file = fopen(fixture->path, "w");
-	assert_non_null(file);
-	assert_int_equal(fwrite(text, 1, size, file), size);
-	assert_int_equal(fclose(file), 0);
+	temp_tree_make_parent(fixture->path);
+	temp_tree_write_bytes(fixture->path, text, size);
 }
 
 static int load_path(struct fixture *fixture, const char *path)
@@ -451,22 +436,18 @@ static void test_real_registry(void **state)
 	assert_string_equal(config.sensors[0].driver, "sim");
 	config_free(&config);
 
-	char directory[] = "/tmp/test_config.XXXXXX";
-	assert_non_null(mkdtemp(directory));
+	char directory[64];
+	assert_non_null(temp_tree_make(directory, sizeof(directory), "/tmp/test_config.XXXXXX"));
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/testlamp.conf", directory);
-	FILE *file = fopen(path, "w");
-	assert_non_null(file);
-	fputs("[gateway]\nid = a\ndistrict = Nyfors\n[sensor.lampa]\ntype = lamp\ndriver = testlamp\n", file);
-	fclose(file);
+	temp_tree_write(path, "[gateway]\nid = a\ndistrict = Nyfors\n[sensor.lampa]\ntype = lamp\ndriver = testlamp\n");
 	assert_int_equal(config_load(path, &config, stream), -EINVAL);
 	fclose(stream);
 	char expected[PATH_MAX + 64];
 	snprintf(expected, sizeof(expected), "%s:6: unknown driver 'testlamp'\n", path);
 	assert_string_equal(errors, expected);
 	free(errors);
-	unlink(path);
-	rmdir(directory);
+	temp_tree_remove(directory);
 }
 
 /* The example's optional settings are lines of '#' directly followed by a

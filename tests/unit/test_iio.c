@@ -6,10 +6,8 @@
  * type-shared in_voltage-voltage_scale 0.000001344; its name is the folder
  * made in configfs.  Files are rewritten in place, as sysfs values change,
  * so a descriptor kept open sees the new content. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -20,13 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "driver.h"
 #include "iio.h"
+#include "temp_tree.h"
 
 #define DUMMY_NAME "tryggd_dummy"
 
@@ -38,40 +36,19 @@ struct tree {
 	int descriptors;               /* open at the start: close() must give back what open() took */
 };
 
-static int count_descriptors(void)
-{
-	DIR *directory = opendir("/proc/self/fd");
-	assert_non_null(directory);
-	int count = 0;
-	while (readdir(directory))
-		count++;
-	closedir(directory);
-	return count;
-}
-
-static void make_directory(const char *path)
-{
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		fail_msg("mkdir %s: %s", path, strerror(errno));
-}
-
 /* devices/id/file = content, written in place (O_TRUNC, same inode). */
 static void put(struct tree *tree, const char *id, const char *file, const char *content)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s/%s", tree->devices, id, file);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		fail_msg("open %s: %s", path, strerror(errno));
-	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-	assert_int_equal(close(fd), 0);
+	temp_tree_write(path, content);
 }
 
 static void add_device(struct tree *tree, const char *id, const char *name)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", tree->devices, id);
-	make_directory(path);
+	temp_tree_make_directory(path);
 	if (name) {
 		char line[256];
 		snprintf(line, sizeof(line), "%s\n", name);
@@ -101,40 +78,31 @@ static int tree_setup(void **state)
 {
 	struct tree *tree = calloc(1, sizeof(*tree));
 	assert_non_null(tree);
-	snprintf(tree->root, sizeof(tree->root), "/tmp/test_iio_XXXXXX");
-	assert_non_null(mkdtemp(tree->root));
+	assert_non_null(temp_tree_make(tree->root, sizeof(tree->root), "/tmp/test_iio_XXXXXX"));
 	snprintf(tree->devices, sizeof(tree->devices), "%s/bus", tree->root);
-	make_directory(tree->devices);
+	temp_tree_make_directory(tree->devices);
 	snprintf(tree->devices, sizeof(tree->devices), "%s/bus/iio", tree->root);
-	make_directory(tree->devices);
+	temp_tree_make_directory(tree->devices);
 	snprintf(tree->devices, sizeof(tree->devices), "%s/bus/iio/devices", tree->root);
-	make_directory(tree->devices);
+	temp_tree_make_directory(tree->devices);
 
 	add_device(tree, "iio:device0", "bh1750");
 	put(tree, "iio:device0", "in_illuminance_input", "123.5\n");
 	add_dummy(tree, "iio:device1");
 	/* A trigger has a name too, and is no device. */
 	add_device(tree, "trigger0", "bh1750");
-	tree->descriptors = count_descriptors();
+	tree->descriptors = open_descriptor_count();
 	*state = tree;
 	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *status, int kind, struct FTW *position)
-{
-	(void)status;
-	(void)kind;
-	(void)position;
-	return remove(path);
 }
 
 static int tree_teardown(void **state)
 {
 	struct tree *tree = *state;
 	int descriptors = tree->descriptors;
-	int result = nftw(tree->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	int result = temp_tree_remove(tree->root);
 	free(tree);
-	assert_int_equal(count_descriptors(), descriptors);
+	assert_int_equal(open_descriptor_count(), descriptors);
 	return result;
 }
 
@@ -449,7 +417,7 @@ static void test_unreadable_channel(void **state)
 	char path[PATH_MAX];
 	/* A value file that cannot be read (here a directory: EISDIR). */
 	snprintf(path, sizeof(path), "%s/iio:device0/in_intensity_input", tree->devices);
-	make_directory(path);
+	temp_tree_make_directory(path);
 	assert_int_equal(sensor_open(&sensor, tree->root, "bh1750", "in_intensity", NULL), -EISDIR);
 	assert_contains(sensor.err, "iio: cannot read ");
 	assert_contains(sensor.err, "in_intensity_input");

@@ -12,10 +12,8 @@
  * command line (TRYGGCTL_PATH, given by tests/CMakeLists.txt).
  *
  * In expected texts '@' stands for the board's folder. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -26,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +34,7 @@
 #include "driver.h"
 #include "fake_bh1750.h"
 #include "probe.h"
+#include "temp_tree.h"
 
 #define SECTIONS_HEADER "\nSections for tryggd.conf (paste those you use):\n\n"
 /* The listing's parts for GPIO, IIO and I2C: the head, and what it says when there is none. */
@@ -62,32 +60,6 @@ struct board {
 	char *errors;
 };
 
-static int count_descriptors(void)
-{
-	DIR *directory = opendir("/proc/self/fd");
-	assert_non_null(directory);
-	int count = 0;
-	while (readdir(directory))
-		count++;
-	closedir(directory);
-	return count;
-}
-
-static void make_directory(const char *path)
-{
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		fail_msg("mkdir %s: %s", path, strerror(errno));
-}
-
-static void write_file(const char *path, const char *content)
-{
-	FILE *file = fopen(path, "w");
-	if (!file)
-		fail_msg("open %s: %s", path, strerror(errno));
-	assert_true(fputs(content, file) >= 0);
-	assert_int_equal(fclose(file), 0);
-}
-
 /* The whole content of path; the caller frees it. */
 static char *read_whole_file(const char *path)
 {
@@ -110,8 +82,8 @@ static int board_setup(void **state)
 {
 	struct board *board = calloc(1, sizeof(*board));
 	assert_non_null(board);
-	char folder[] = "/tmp/test_probe_XXXXXX";
-	assert_non_null(mkdtemp(folder));
+	char folder[64];
+	assert_non_null(temp_tree_make(folder, sizeof(folder), "/tmp/test_probe_XXXXXX"));
 	/* Resolved, since tryggctl makes relative roots absolute with getcwd(). */
 	char *resolved = realpath(folder, NULL);
 	assert_non_null(resolved);
@@ -121,19 +93,11 @@ static int board_setup(void **state)
 	snprintf(board->sysfs, sizeof(board->sysfs), "%s/sys", board->root);
 	snprintf(board->dev, sizeof(board->dev), "%s/dev", board->root);
 	snprintf(board->devices, sizeof(board->devices), "%s/bus/iio/devices", board->sysfs);
-	make_directory(board->dev);
+	temp_tree_make_directory(board->dev);
 	fake_bh1750_init(&board->i2c);
-	board->descriptors = count_descriptors();
+	board->descriptors = open_descriptor_count();
 	*state = board;
 	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *status, int kind, struct FTW *position)
-{
-	(void)status;
-	(void)kind;
-	(void)position;
-	return remove(path);
 }
 
 static int board_teardown(void **state)
@@ -141,11 +105,11 @@ static int board_teardown(void **state)
 	struct board *board = *state;
 	int descriptors = board->descriptors;
 	unsigned open_handles = board->i2c.open_handles;
-	int result = nftw(board->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	int result = temp_tree_remove(board->root);
 	free(board->output);
 	free(board->errors);
 	free(board);
-	assert_int_equal(count_descriptors(), descriptors);
+	assert_int_equal(open_descriptor_count(), descriptors);
 	assert_int_equal(open_handles, 0);
 	return result;
 }
@@ -154,19 +118,19 @@ static int board_teardown(void **state)
 static void add_iio_device(struct board *board, const char *id, const char *name)
 {
 	char path[PATH_MAX + 64];
-	make_directory(board->sysfs);
+	temp_tree_make_directory(board->sysfs);
 	snprintf(path, sizeof(path), "%s/bus", board->sysfs);
-	make_directory(path);
+	temp_tree_make_directory(path);
 	snprintf(path, sizeof(path), "%s/bus/iio", board->sysfs);
-	make_directory(path);
-	make_directory(board->devices);
+	temp_tree_make_directory(path);
+	temp_tree_make_directory(board->devices);
 	snprintf(path, sizeof(path), "%s/%s", board->devices, id);
-	make_directory(path);
+	temp_tree_make_directory(path);
 	if (name) {
 		snprintf(path, sizeof(path), "%s/%s/name", board->devices, id);
 		char line[256];
 		snprintf(line, sizeof(line), "%s\n", name);
-		write_file(path, line);
+		temp_tree_write(path, line);
 	}
 }
 
@@ -174,7 +138,7 @@ static void put(struct board *board, const char *id, const char *file, const cha
 {
 	char path[PATH_MAX + 128];
 	snprintf(path, sizeof(path), "%s/%s/%s", board->devices, id, file);
-	write_file(path, content);
+	temp_tree_write(path, content);
 }
 
 /* DEV/entry in path, as probe names it. */
@@ -188,7 +152,7 @@ static void dev_path(const struct board *board, const char *entry, char path[FAK
 static void add_dev_entry(struct board *board, const char *entry, char path[FAKE_BH1750_PATH_SIZE])
 {
 	dev_path(board, entry, path);
-	write_file(path, "");
+	temp_tree_write(path, "");
 }
 
 /* DEV/entry, and a bus of the fake there. */
@@ -364,7 +328,7 @@ static void load_config_ok(struct board *board, const char *sections, struct con
 	snprintf(path, sizeof(path), "%s/tryggd.conf", board->root);
 	char *text = NULL;
 	assert_true(asprintf(&text, "%s%s", GATEWAY_SECTION, sections) > 0);
-	write_file(path, text);
+	temp_tree_write(path, text);
 	FILE *errors = open_memstream(&problems, &size);
 	assert_non_null(errors);
 	int result = config_load(path, config, errors);

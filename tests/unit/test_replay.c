@@ -5,7 +5,6 @@
  * hide behind the same bug in the test. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "driver.h"
+#include "temp_tree.h"
 
 #define MS_PER_SECOND INT64_C(1000)
 #define MS_PER_HOUR INT64_C(3600000)
@@ -39,8 +38,7 @@ static int setup(void **state)
 	struct fixture *fixture = calloc(1, sizeof(*fixture));
 	if (!fixture)
 		return -1;
-	snprintf(fixture->directory, sizeof(fixture->directory), "/tmp/test_replay.XXXXXX");
-	if (!mkdtemp(fixture->directory)) {
+	if (!temp_tree_make(fixture->directory, sizeof(fixture->directory), "/tmp/test_replay.XXXXXX")) {
 		free(fixture);
 		return -1;
 	}
@@ -48,18 +46,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *status, int flag, struct FTW *walk)
-{
-	(void)status;
-	(void)flag;
-	(void)walk;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *fixture = *state;
-	assert_int_equal(nftw(fixture->directory, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(temp_tree_remove(fixture->directory), 0);
 	free(fixture);
 	return 0;
 }
@@ -68,14 +58,8 @@ static int teardown(void **state)
 static void write_bytes(struct fixture *fixture, const char *name, const char *bytes, size_t size)
 {
 	snprintf(fixture->path, sizeof(fixture->path), "%s/%s", fixture->directory, name);
-	char *slash = strrchr(fixture->path, '/');
-	*slash = '\0';
-	mkdir(fixture->path, 0755);
-	*slash = '/';
-	FILE *file = fopen(fixture->path, "w");
-	assert_non_null(file);
-	assert_int_equal(fwrite(bytes, 1, size, file), size);
-	assert_int_equal(fclose(file), 0);
+	temp_tree_make_parent(fixture->path);
+	temp_tree_write_bytes(fixture->path, bytes, size);
 }
 
 static void write_text(struct fixture *fixture, const char *name, const char *text)
