@@ -190,25 +190,18 @@ def run_scenes(scenes, tryggd_proc):
     scenes.end("pir", start)
     scenes.expect("pir", start, count=2)
 
-    # A burst while tryggd is stopped: 7 passes, 14 edges, all queued by
-    # the kernel (it keeps 16 per line) and read in one go when it runs
-    # again.
-    start = scenes.begin()
-    tryggd_proc.send_signal(signal.SIGSTOP)
-    scenes.pulse(BEAM, 0.015, 0.02, count=7)
-    tryggd_proc.send_signal(signal.SIGCONT)
-    scenes.end("burst", start)
-    scenes.expect("beam", start, count=7)
-
-    # More than the kernel keeps: 12 passes, 24 edges, while tryggd is
-    # stopped.  The first 16 edges are kept (8 passes), the rest lost; the
-    # loss is logged, and the level read afterwards keeps the count right.
-    start = scenes.begin()
-    tryggd_proc.send_signal(signal.SIGSTOP)
-    scenes.pulse(BEAM, 0.015, 0.02, count=12)
-    tryggd_proc.send_signal(signal.SIGCONT)
-    scenes.end("overrun", start)
-    scenes.expect("beam", start, count=8)
+    # Bursts on the beam while tryggd is stopped, read in one go when it
+    # runs again.  The kernel keeps 16 edges per line: 7 passes (14 edges)
+    # all count; of 12 passes (24 edges) the first 8 count, the rest are
+    # lost, which is logged, and the level read afterwards keeps the count
+    # right.
+    for name, passes, counted in (("burst", 7, 7), ("overrun", 12, 8)):
+        start = scenes.begin()
+        tryggd_proc.send_signal(signal.SIGSTOP)
+        scenes.pulse(BEAM, 0.015, 0.02, count=passes)
+        tryggd_proc.send_signal(signal.SIGCONT)
+        scenes.end(name, start)
+        scenes.expect("beam", start, count=counted)
 
     # A beam held broken for 2 s: one pass, and `blocked` after 1 s.
     start = scenes.begin()
