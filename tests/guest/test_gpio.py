@@ -31,8 +31,8 @@ TOPIC = f"{PREFIX}/nyfors/gw-guest"
 # before its end, so that no edge lies near a window's edge.
 MARGIN_S = 0.4
 
-LINES = ["beam", "bounce", "dual-a", "dual-b", "pir", "fast", "lamp"]
-BEAM, BOUNCE, DUAL_A, DUAL_B, PIR, FAST, LAMP = range(len(LINES))
+LINES = ["beam", "bounce", "dual-a", "dual-b", "pir", "fast", "lamp", "pulled"]
+BEAM, BOUNCE, DUAL_A, DUAL_B, PIR, FAST, LAMP, PULLED = range(len(LINES))
 
 
 def write_config(path, work, chip, factor):
@@ -80,12 +80,22 @@ line = pir
 detector = pir
 debounce = 1s
 
+# by the chip's number
 [sensor.fast]
 type = footfall
 driver = gpio
-chip = {chip.label}
+chip = {chip.chip.removeprefix("gpiochip")}
 line = fast
 debounce = 0ms
+
+# a lamp input nobody drives, read through tryggd's own pull-up: lit
+[sensor.pulled]
+type = lamp
+driver = gpio
+chip = {chip.label}
+line = pulled
+bias = pull-up
+interval = 1
 
 [sensor.dusk]
 type = light
@@ -220,6 +230,8 @@ def run_scenes(scenes, tryggd_proc):
     scenes.end("lamp", start)
     scenes.expect("lamp", start, on_s=2, fault_s=2, coverage=1.0)
     scenes.expect("lamp", start + WINDOW_S, on_s=4, fault_s=0, coverage=1.0)
+    # The line the test never pulls reads as tryggd's bias set it.
+    scenes.expect("pulled", start, on_s=4, coverage=1.0)
 
     # No debounce, 300 pulses with 1 ms between edges (sleeping, so that
     # tryggd gets the guest's one CPU): far faster than people pass.
