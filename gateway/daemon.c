@@ -18,10 +18,10 @@
 #include "reading.h"
 #include "schedule.h"
 #include "sensor.h"
-#include "slug.h"
 #include "spool.h"
 #include "state.h"
 #include "store_influx.h"
+#include "topic.h"
 
 /* Backpressure for a simulation at speed 0: the virtual clock waits while
  * this much is under way to a server that is up.  While a server is down
@@ -34,7 +34,8 @@
 #define STOP_TIMEOUT_S 5
 #define LINE_MAX_BYTES 2048
 
-/* What the daemon keeps per sensor besides the sensor itself: its topics. */
+/* What the daemon keeps per sensor besides the sensor itself: its topics
+ * (topic.h names them). */
 struct daemon_sensor {
 	struct sensor *sensor;
 	char *topic_reading, *topic_window, *topic_alert;
@@ -356,10 +357,12 @@ static int daemon_open_sensors(struct daemon *daemon)
 		.longitude = config->gateway.longitude,
 		.events = { .reading = daemon_on_reading, .alert = daemon_on_alert, .userdata = daemon },
 	};
-	char slug[256];
-	int r = slug_make(config->gateway.district, slug, sizeof(slug));
-	if (r < 0)
+	const char *prefix = config->mqtt.topic_prefix;
+	int r = topic_gateway(prefix, &daemon->identity, TOPIC_STATUS, &daemon->topic_status);
+	if (r < 0) {
+		log_error("cannot name the gateway's MQTT topics: %s", strerror(-r));
 		return r;
+	}
 
 	daemon->sensors = calloc(config->sensor_count, sizeof(*daemon->sensors));
 	if (!daemon->sensors)
@@ -375,12 +378,12 @@ static int daemon_open_sensors(struct daemon *daemon)
 			          err[0] ? err : strerror(-r));
 			return r;
 		}
-		const char *const kinds[] = { "reading", "window", "alert" };
-		char **topics[] = { &entry->topic_reading, &entry->topic_window, &entry->topic_alert };
-		for (size_t k = 0; k < 3; k++)
-			if (asprintf(topics[k], "%s/%s/%s/%s/%s", config->mqtt.topic_prefix, slug, config->gateway.id,
-			             sc->name, kinds[k]) < 0)
-				return -ENOMEM;
+		if ((r = topic_sensor(prefix, &daemon->identity, sc->name, TOPIC_READING, &entry->topic_reading)) < 0 ||
+		    (r = topic_sensor(prefix, &daemon->identity, sc->name, TOPIC_WINDOW, &entry->topic_window)) < 0 ||
+		    (r = topic_sensor(prefix, &daemon->identity, sc->name, TOPIC_ALERT, &entry->topic_alert)) < 0) {
+			log_error("sensor %s: cannot name its MQTT topics: %s", sc->name, strerror(-r));
+			return r;
+		}
 	}
 	for (size_t i = 0; i < config->sensor_count; i++) {
 		const struct sensor_config *sc = &config->sensors[i];
@@ -390,9 +393,6 @@ static int daemon_open_sensors(struct daemon *daemon)
 			if (strcmp(config->sensors[j].name, sc->light) == 0)
 				sensor_pair(daemon->sensors[i].sensor, daemon->sensors[j].sensor);
 	}
-	if (asprintf(&daemon->topic_status, "%s/%s/%s/status", config->mqtt.topic_prefix, slug,
-	             config->gateway.id) < 0)
-		return -ENOMEM;
 	return 0;
 }
 
