@@ -57,7 +57,9 @@ struct daemon {
 	struct spool *spool;
 	struct mqtt *mqtt;
 	struct store_influx *store;
-	uint64_t seq;
+	uint64_t seq;                    /* the last reading sequence number used (and recorded) */
+	uint64_t seq_unrecorded;         /* readings not published: their number could not be recorded */
+	uint64_t seq_episode;            /* of those, since recording last worked; 0 while it works */
 	int64_t window_ms;
 	enum daemon_phase phase;
 	int timeout_status;              /* exit status when draining runs out of time */
@@ -106,6 +108,36 @@ static struct daemon_sensor *daemon_find(struct daemon *daemon, const struct sen
 	return NULL;
 }
 
+/* Record seq as used before the message carrying it leaves, so a restart
+ * goes on after it and a crash can skip a number but never reuse one.  A
+ * number that cannot be recorded is not used: the reading is not
+ * published (counted as dropped; its window still has it) and the next
+ * reading tries the same number again, so what is sent still rises by
+ * exactly 1.  A disk that refuses is said once when it starts refusing
+ * and once when it takes the number again, not once per reading. */
+static bool daemon_record_seq(struct daemon *daemon, uint64_t seq)
+{
+	int r = state_sequence_store(daemon->state, seq);
+	if (r < 0) {
+		if (daemon->seq_episode == 0)
+			log_warning("cannot record the reading sequence number %llu in %s/tryggd.db: %s (%s); "
+			            "readings are not published until it can be recorded, so that no number is used twice",
+			            (unsigned long long)seq, daemon->config->gateway.state_dir, state_error(daemon->state),
+			            strerror(-r));
+		daemon->seq_episode++;
+		daemon->seq_unrecorded++;
+		daemon->mqtt_dropped++;
+		return false;
+	}
+	if (daemon->seq_episode > 0) {
+		log_info("the reading sequence number can be recorded again: %llu readings were not published "
+		         "while it could not; going on with seq %llu",
+		         (unsigned long long)daemon->seq_episode, (unsigned long long)seq);
+		daemon->seq_episode = 0;
+	}
+	return true;
+}
+
 static void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_ms, double value,
                               enum reading_direction direction)
 {
@@ -116,10 +148,8 @@ static void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_
 	struct reading reading = {
 		.ts_ms = ts_ms, .seq = daemon->seq + 1, .value = value, .direction = direction,
 	};
-	/* The number is recorded as used before the message leaves, so a crash
-	 * can skip a number but never reuse one. */
-	if (state_sequence_store(daemon->state, reading.seq) < 0)
-		log_error("cannot record the reading sequence number %llu", (unsigned long long)reading.seq);
+	if (!daemon_record_seq(daemon, reading.seq))
+		return;
 	daemon->seq = reading.seq;
 	daemon_publish(daemon, daemon_find(daemon, sensor)->topic_reading,
 	               payload_reading(&daemon->identity, sc->name, sc->type, &reading), false);
@@ -537,6 +567,10 @@ int daemon_run(const struct config *config)
 	}
 	if (daemon.mqtt)
 		mqtt_disconnect(daemon.mqtt, 1000);
+	if (daemon.seq_unrecorded > 0)
+		log_info("%llu readings were not published because their sequence number could not be recorded%s",
+		         (unsigned long long)daemon.seq_unrecorded,
+		         daemon.seq_episode > 0 ? " (it still could not at the stop)" : "");
 	struct store_counters sent = daemon.store ? store_influx_counters(daemon.store) : (struct store_counters){ 0 };
 	struct mqtt_counters published = daemon.mqtt ? mqtt_counters(daemon.mqtt) : (struct mqtt_counters){ 0 };
 	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu dropped, %llu points stored",

@@ -1,15 +1,18 @@
 /* state.c — see state.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "log.h"
 #include "state.h"
 
 struct state {
 	sqlite3 *database;
 	sqlite3_stmt *store_sequence;
+	char error[256];             /* why the last state_sequence_store() failed */
 };
 
 static int state_make_directory(const char *path, char *err, size_t err_size)
@@ -49,6 +52,19 @@ static int state_exec(sqlite3 *database, const char *sql, char *err, size_t err_
 	return 0;
 }
 
+static bool state_in_wal_mode(sqlite3 *database)
+{
+	sqlite3_stmt *statement = NULL;
+	bool wal = false;
+	if (sqlite3_prepare_v2(database, "PRAGMA journal_mode", -1, &statement, NULL) == SQLITE_OK &&
+	    sqlite3_step(statement) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(statement, 0);
+		wal = mode && strcmp(mode, "wal") == 0;
+	}
+	sqlite3_finalize(statement);
+	return wal;
+}
+
 int state_open(const char *state_dir, struct state **out, char *err, size_t err_size)
 {
 	char *path = NULL;
@@ -80,6 +96,13 @@ int state_open(const char *state_dir, struct state **out, char *err, size_t err_
 	               err, err_size);
 	if (r < 0)
 		goto fail;
+	/* PRAGMA journal_mode answers with the mode it is in: a file system
+	 * that cannot share memory between processes keeps the rollback
+	 * journal, and then every number costs a journal file of its own. */
+	if (!state_in_wal_mode(state->database))
+		log_warning("state: %s is not in WAL mode; recording each reading's sequence number will be slow", path);
+	/* One statement, prepared once: recording a number is one small
+	 * commit, one page appended to the WAL. */
 	if (sqlite3_prepare_v2(state->database, "UPDATE meta SET value = ? WHERE key = 'sequence'", -1,
 	                       &state->store_sequence, NULL) != SQLITE_OK) {
 		snprintf(err, err_size, "%s", sqlite3_errmsg(state->database));
@@ -109,6 +132,11 @@ sqlite3 *state_database(struct state *state)
 	return state->database;
 }
 
+const char *state_error(const struct state *state)
+{
+	return state->error;
+}
+
 int state_sequence_load(struct state *state, uint64_t *seq)
 {
 	sqlite3_stmt *statement = NULL;
@@ -125,11 +153,45 @@ out:
 	return r;
 }
 
+/* An SQLite result code as a negative errno. */
+static int state_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return -EROFS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
 int state_sequence_store(struct state *state, uint64_t seq)
 {
+	state->error[0] = '\0';
+	/* Recorded means committed: inside a transaction someone left open,
+	 * the update would only be as durable as that transaction. */
+	if (!sqlite3_get_autocommit(state->database)) {
+		snprintf(state->error, sizeof(state->error), "a transaction is open on the database");
+		return -EBUSY;
+	}
 	sqlite3_stmt *statement = state->store_sequence;
 	sqlite3_bind_int64(statement, 1, (sqlite3_int64)seq);
 	int rc = sqlite3_step(statement);
+	int r = 0;
+	if (rc != SQLITE_DONE) {
+		snprintf(state->error, sizeof(state->error), "%s", sqlite3_errmsg(state->database));
+		r = state_errno(rc);
+	} else if (sqlite3_changes(state->database) != 1) {
+		snprintf(state->error, sizeof(state->error), "the sequence number's row is missing");
+		r = -EIO;
+	}
 	sqlite3_reset(statement);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return r;
 }

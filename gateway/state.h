@@ -20,7 +20,14 @@ sqlite3 *state_database(struct state *state);
 /* The last reading sequence number used (0 when none yet). */
 int state_sequence_load(struct state *state, uint64_t *seq);
 /* Record seq as used, before the message carrying it leaves, so a restart
- * never reuses a number. */
+ * never reuses a number: one commit of one prepared statement (in WAL
+ * mode, one page appended to the log).  0 once committed; otherwise a
+ * negative errno (-ENOSPC: the disk is full; -EROFS, -EBUSY, -EIO), with
+ * SQLite's reason in state_error(), and nothing recorded: the caller must
+ * not use seq. */
 int state_sequence_store(struct state *state, uint64_t seq);
+/* Why the last state_sequence_store() failed ("" after a success); owned
+ * by state, valid until the next call. */
+const char *state_error(const struct state *state);
 
 #endif

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""A state_dir on a full file system: a sequence number that cannot be
+recorded is never sent, and never used twice.
+
+    test_full_state_dir.py TRYGGD SOURCE_DIR SERVERS_DIR
+
+state_dir is on a small tmpfs of its own (mounted here, always unmounted at
+the end; this needs root, and without it the test says SKIP and passes).
+A file fills the tmpfs so that tryggd's database can grow only a little.
+
+  1. The disk fills up during the run and stays full to its end: the first
+     readings are published, then recording `seq` fails; the log has one
+     warning for the whole episode, not one per reading, and says at the stop
+     how many readings were not published.
+  2. Space is freed and tryggd restarted on the same state_dir; part way
+     through the run the disk is filled again, then freed again while tryggd
+     runs: one warning when recording starts failing, one info line when it
+     works again, with how many readings were not published meanwhile.
+
+Across both runs, as an independent subscriber sees them: seq starts at 1
+and rises by exactly 1 from one reading message to the next, so no number
+published before the restart is published again after it, and the readings
+that could not be recorded left no gap.  (No [influx]: the spool's own
+behaviour on a full disk is not what this test is about.)
+
+Exit 0 when all hold, 1 with the list of what did not.
+"""
+
+import errno
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+# Beside this file.
+from capture import read_messages, start_subscriber, stop_process, wait_for_marker
+
+TMPFS_SIZE = "16m"
+# Room left for the database when run 1 starts: its tables and the first
+# few dozen readings (each commit adds one 4 KiB page to the WAL).
+ROOM_AT_START = 192 * 1024
+RUN_1 = ("2026-11-02T07:00:00Z", "2026-11-02T07:20:00Z", 0)     # as fast as it goes
+RUN_2 = ("2026-11-02T07:20:00Z", "2026-11-02T07:40:00Z", 120)   # 10 s of real time
+RUN_2_START = "2026-11-02T07:20:00"
+
+WARNING = re.compile(r"warning: cannot record the reading sequence number (\d+)")
+RECOVERED = re.compile(r"the reading sequence number can be recorded again: (\d+) readings were not published")
+AT_STOP = re.compile(r"(\d+) readings were not published because their sequence number could not be recorded")
+
+
+class Problems:
+    def __init__(self):
+        self.items = []
+
+    def add(self, what, detail=""):
+        self.items.append((what, detail))
+
+    def expect(self, condition, what, detail=""):
+        print(f"  {'ok  ' if condition else 'FAIL'}  {what}" + ("" if condition or not detail else f": {detail}"))
+        if not condition:
+            self.add(what, detail)
+        return condition
+
+
+def write_config(path, state_dir, source, info, gateway_id, prefix, run):
+    start, end, speed = run
+    lines = [
+        "[gateway]",
+        f"id = {gateway_id}",
+        "district = Årby",
+        "window = 60",
+        f"state_dir = {state_dir}",
+        "",
+        "[simulation]",
+        f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}",
+        f"start = {start}",
+        f"end = {end}",
+        f"speed = {speed}",
+        "drain_timeout = 10",
+        "",
+        "[mqtt]",
+        f"uri = tcp://127.0.0.1:{info['mqtt_port']}",
+        f"topic_prefix = {prefix}",
+        "",
+        "[sensor.sky]",
+        "type = light",
+        "driver = sim",
+        "interval = 1",
+        "",
+        "[sensor.door]",
+        "type = footfall",
+        "driver = sim",
+        "interval = 1",
+    ]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def free_bytes(directory):
+    st = os.statvfs(directory)
+    return st.f_bavail * st.f_frsize
+
+
+def fill(path, leave):
+    """Grow the file at path until at most `leave` bytes are free on its
+    file system (leave = 0: until the file system refuses another byte)."""
+    directory = os.path.dirname(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        chunk = b"\0" * 65536
+        while True:
+            want = free_bytes(directory) - leave
+            if want <= 0:
+                break
+            try:
+                os.write(fd, chunk[:min(len(chunk), want)])
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                if leave > 0 or len(chunk) == 1:
+                    break
+                chunk = chunk[:max(1, len(chunk) // 16)]
+    finally:
+        os.close(fd)
+
+
+def log_lines(path):
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", errors="replace").splitlines()
+
+
+def wait_for_line(path, pattern, proc, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(pattern.search(line) for line in log_lines(path)):
+            return True
+        if proc.poll() is not None:
+            return any(pattern.search(line) for line in log_lines(path))
+        time.sleep(0.02)
+    return False
+
+
+def check_log(path, problems, run, recovered):
+    lines = log_lines(path)
+    warnings = [line for line in lines if WARNING.search(line)]
+    about_seq = [line for line in lines if "sequence number" in line]
+    recoveries = [RECOVERED.search(line) for line in lines if RECOVERED.search(line)]
+    at_stop = [AT_STOP.search(line) for line in lines if AT_STOP.search(line)]
+    problems.expect(len(warnings) == 1, f"run {run}: exactly one warning for the episode ({len(warnings)})",
+                    "\n".join(warnings[:3]))
+    problems.expect(len(about_seq) == 2 + (1 if recovered else 0),
+                    f"run {run}: {len(about_seq)} lines about the sequence number in all, not one per reading",
+                    "\n".join(about_seq[:5]))
+    not_sent = int(at_stop[0].group(1)) if len(at_stop) == 1 else 0
+    problems.expect(not_sent > 0, f"run {run}: the stop says how many readings were not published ({not_sent})")
+    if recovered:
+        problems.expect(len(recoveries) == 1, f"run {run}: one info line when recording works again")
+        if recoveries:
+            count = int(recoveries[0].group(1))
+            problems.expect(0 < count == not_sent,
+                            f"run {run}: it counts the readings not published meanwhile ({count})",
+                            f"{count} there, {not_sent} at the stop")
+        problems.expect(not any("still could not" in line for line in lines),
+                        f"run {run}: the stop does not say it still fails")
+    else:
+        problems.expect(not recoveries, f"run {run}: no recovery while the disk stays full")
+        problems.expect(any("still could not at the stop" in line for line in lines),
+                        f"run {run}: the stop says recording still failed")
+    return not_sent
+
+
+def run_tryggd(tryggd, config, log_path):
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([tryggd, "-c", config], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    log.close()
+    return proc
+
+
+def finish(proc, problems, run):
+    try:
+        status = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        status = None
+    problems.expect(status == 0, f"run {run} exits 0", f"status {status}")
+
+
+def runs(servers, info, tryggd, source, work, mount_point, problems):
+    token = uuid.uuid4().hex[:8]
+    gateway_id, prefix = f"full-{token}", f"tryggtest-{token}"
+    state_dir = os.path.join(mount_point, "state")
+    filler = os.path.join(mount_point, "filler")
+    capture = os.path.join(work, "mqtt.txt")
+    subscriber = start_subscriber(servers, info, prefix, capture)
+    try:
+        print("run 1: the disk fills up and stays full")
+        fill(filler, ROOM_AT_START)
+        print(f"  {free_bytes(mount_point) // 1024} KiB free at the start")
+        config = os.path.join(work, "run-1.conf")
+        write_config(config, state_dir, source, info, gateway_id, prefix, RUN_1)
+        proc = run_tryggd(tryggd, config, os.path.join(work, "run-1.log"))
+        try:
+            finish(proc, problems, 1)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        wait_for_marker(servers, info, subscriber, capture, f"{prefix}/_test/run1", "run 1", 15)
+        check_log(os.path.join(work, "run-1.log"), problems, 1, recovered=False)
+
+        print("run 2: space freed and tryggd restarted; the disk fills and frees again while it runs")
+        os.unlink(filler)
+        config = os.path.join(work, "run-2.conf")
+        log_path = os.path.join(work, "run-2.log")
+        write_config(config, state_dir, source, info, gateway_id, prefix, RUN_2)
+        proc = run_tryggd(tryggd, config, log_path)
+        try:
+            time.sleep(1.5)
+            fill(filler, 0)
+            failing = wait_for_line(log_path, WARNING, proc, 6)
+            problems.expect(failing and proc.poll() is None, "run 2: recording fails once the disk is full")
+            time.sleep(1.5)
+            os.unlink(filler)
+            recovered = wait_for_line(log_path, RECOVERED, proc, 6)
+            problems.expect(recovered, "run 2: recording works again once space is freed")
+            finish(proc, problems, 2)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        wait_for_marker(servers, info, subscriber, capture, f"{prefix}/_test/run2", "run 2", 15)
+        check_log(log_path, problems, 2, recovered=True)
+    finally:
+        stop_process(subscriber)
+
+    first, second = [], []
+    for _, topic, payload in read_messages(capture, prefix, problems):
+        if topic.endswith("/reading"):
+            reading = json.loads(payload)
+            (second if reading["ts"] >= RUN_2_START else first).append(reading["seq"])
+    if not problems.expect(first and second, "readings published in both runs", f"{len(first)} and {len(second)}"):
+        return
+    print(f"  run 1: seq {first[0]}..{first[-1]} ({len(first)} readings); "
+          f"run 2: seq {second[0]}..{second[-1]} ({len(second)} readings)")
+    problems.expect(first[0] == 1, "a new state_dir starts at seq 1", f"{first[0]}")
+    reused = sorted(set(first) & set(second))
+    problems.expect(not reused, "no seq published before the restart is published again after it",
+                    f"{len(reused)} reused, first {reused[:5]}")
+    problems.expect(second[0] == first[-1] + 1, "the restart goes on from the last seq published + 1",
+                    f"{first[-1]} then {second[0]}")
+    both = first + second
+    breaks = [(a, b) for a, b in zip(both, both[1:]) if b != a + 1]
+    problems.expect(not breaks, "seq rises by exactly 1 across everything sent", f"first breaks: {breaks[:3]}")
+
+
+def main(argv):
+    if len(argv) != 4:
+        sys.exit(f"usage: {argv[0]} TRYGGD SOURCE_DIR SERVERS_DIR")
+    if os.geteuid() != 0:
+        print("SKIP: test_full_state_dir needs root to mount a tmpfs; not run")
+        return 0
+    tryggd, source, servers_dir = (os.path.abspath(a) for a in argv[1:])
+    sys.path.insert(0, os.path.join(source, "scripts", "lib"))
+    sys.dont_write_bytecode = True
+    import servers  # noqa: E402 (the path comes from the arguments)
+
+    info = servers.load(servers_dir)
+    work = tempfile.mkdtemp(prefix="full_state_dir-", dir=os.path.dirname(servers_dir))
+    mount_point = os.path.join(work, "fs")
+    os.mkdir(mount_point)
+    problems = Problems()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0755", "tmpfs", mount_point],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        print(f"FAIL: cannot mount a tmpfs on {mount_point}: {mounted.stderr.strip()}")
+        return 1
+    try:
+        runs(servers, info, tryggd, source, work, mount_point, problems)
+    finally:
+        # tryggd has exited or been killed by now; a lazy unmount only if
+        # something still holds the file system.
+        if subprocess.run(["umount", mount_point], capture_output=True).returncode != 0:
+            time.sleep(1)
+            if subprocess.run(["umount", mount_point], capture_output=True).returncode != 0:
+                subprocess.run(["umount", "-l", mount_point])
+    if problems.items:
+        print(f"FAIL: {len(problems.items)} problem(s); files in {work}")
+        for what, detail in problems.items:
+            print(f"  {what}" + (f": {detail}" if detail else ""))
+        return 1
+    print("OK: a sequence number that cannot be recorded is not sent, and none is used twice")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
