@@ -68,36 +68,43 @@ struct daemon {
 
 /* ---- publishing ---- */
 
-static void daemon_publish(struct daemon *daemon, const char *topic, char *payload, bool retained)
+/* Into the durable outbox, in order; or, with now, straight to the broker
+ * (a retained state re-said on connect, which must not wait behind a
+ * backlog and is said again on the next connect anyway). */
+static int daemon_publish(struct daemon *daemon, const char *topic, char *payload, bool retained, bool now)
 {
 	if (!payload) {
 		log_error("out of memory building a message for %s", topic);
 		daemon->mqtt_dropped++;
-		return;
+		return -ENOMEM;
 	}
-	int r = mqtt_publish(daemon->mqtt, topic, payload, daemon->config->mqtt.qos, retained);
-	if (r < 0) {
-		/* Counted, and said once per thousand so a long outage can't
-		 * flood the journal. */
+	int r = now ? mqtt_publish_now(daemon->mqtt, topic, payload, daemon->config->mqtt.qos, retained)
+	            : mqtt_publish(daemon->mqtt, topic, payload, daemon->config->mqtt.qos, retained);
+	if (r < 0 && !now) {
+		/* Counted, and said once per thousand so a disk in trouble
+		 * can't flood the journal. */
 		if (daemon->mqtt_dropped % 1000 == 0) {
-			if (r == -ENOBUFS)
-				log_warning("mqtt: message buffer full (buffer_max = %d), dropping: %llu dropped so far",
-				            daemon->config->mqtt.buffer_max, (unsigned long long)daemon->mqtt_dropped + 1);
+			if (r == -EMSGSIZE)
+				log_warning("mqtt: a message to %s is larger than buffer_size, dropping: %llu dropped so far",
+				            topic, (unsigned long long)daemon->mqtt_dropped + 1);
 			else
-				log_warning("mqtt: cannot publish to %s, dropping: %llu dropped so far", topic,
-				            (unsigned long long)daemon->mqtt_dropped + 1);
+				log_warning("mqtt: cannot keep a message for %s (%s), dropping: %llu dropped so far", topic,
+				            strerror(-r), (unsigned long long)daemon->mqtt_dropped + 1);
 		}
 		daemon->mqtt_dropped++;
 	}
 	free(payload);
+	return r;
 }
 
 static void daemon_publish_status(struct daemon *daemon, bool online)
 {
+	/* online on every connect, at once; offline at a clean stop, after
+	 * everything else, through the outbox so that the stop waits for it. */
 	char *payload = online
 		? payload_status("online", TRYGGD_VERSION, schedule_now(daemon->schedule))
 		: payload_status("offline", NULL, -1);
-	daemon_publish(daemon, daemon->topic_status, payload, true);
+	daemon_publish(daemon, daemon->topic_status, payload, true, online);
 }
 
 static struct daemon_sensor *daemon_find(struct daemon *daemon, const struct sensor *sensor)
@@ -150,18 +157,21 @@ static void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_
 	};
 	if (!daemon_record_seq(daemon, reading.seq))
 		return;
-	daemon->seq = reading.seq;
-	daemon_publish(daemon, daemon_find(daemon, sensor)->topic_reading,
-	               payload_reading(&daemon->identity, sc->name, sc->type, &reading), false);
+	/* A number is used once its message is kept for the broker: one the
+	 * outbox refused (a full disk) goes to the next reading, so a
+	 * subscriber sees a gap only where a kept message was lost. */
+	if (daemon_publish(daemon, daemon_find(daemon, sensor)->topic_reading,
+	                   payload_reading(&daemon->identity, sc->name, sc->type, &reading), false, false) == 0)
+		daemon->seq = reading.seq;
 }
 
-static void daemon_publish_alert(struct daemon *daemon, struct daemon_sensor *entry)
+static void daemon_publish_alert(struct daemon *daemon, struct daemon_sensor *entry, bool now)
 {
 	const struct sensor_config *sc = sensor_config(entry->sensor);
 	daemon_publish(daemon, entry->topic_alert,
 	               payload_alert(&daemon->identity, sc->name, sc->type, sensor_alerts(entry->sensor),
 	                             schedule_now(daemon->schedule)),
-	               true);
+	               true, now);
 }
 
 static void daemon_on_alert(void *userdata, struct sensor *sensor)
@@ -175,7 +185,7 @@ static void daemon_on_alert(void *userdata, struct sensor *sensor)
 	else
 		log_info("sensor %s: alert cleared, ok", sensor_config(sensor)->name);
 	if (daemon->mqtt)
-		daemon_publish_alert(daemon, entry);
+		daemon_publish_alert(daemon, entry, false);
 }
 
 /* ---- sampling and windows ---- */
@@ -206,7 +216,7 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 		daemon->windows++;
 		if (daemon->mqtt)
 			daemon_publish(daemon, entry->topic_window, payload_window(&daemon->identity, sc->name, &result),
-			               false);
+			               false, false);
 		if (daemon->spool) {
 			char line[LINE_MAX_BYTES];
 			int length = lineproto_window(&daemon->identity, sc->name, &result, line, sizeof(line));
@@ -364,7 +374,7 @@ static void daemon_on_mqtt_connected(void *userdata)
 		/* Retained, so a broker that lost them (restarted without
 		 * persistence) learns every sensor's health again. */
 		for (size_t i = 0; i < daemon->sensor_count; i++)
-			daemon_publish_alert(daemon, &daemon->sensors[i]);
+			daemon_publish_alert(daemon, &daemon->sensors[i], true);
 	}
 	schedule_kick(daemon->schedule);
 	daemon_check_drained(daemon);
@@ -537,10 +547,20 @@ int daemon_run(const struct config *config)
 			.progress = daemon_on_progress,
 			.userdata = &daemon,
 		};
-		r = offline ? mqtt_new(daemon.event, &config->mqtt, config->gateway.id, daemon.topic_status,
-		                       offline, &events, &daemon.mqtt)
-		            : -ENOMEM;
+		char *outbox = NULL;
+		if (asprintf(&outbox, "%s/mqtt-buffer.db", config->gateway.state_dir) < 0)
+			outbox = NULL;
+		struct mqtt_setup setup = {
+			.config = &config->mqtt,
+			.client_id = config->mqtt.client_id ? config->mqtt.client_id : config->gateway.id,
+			.outbox_path = outbox,
+			.will_topic = daemon.topic_status,
+			.will_payload = offline,
+			.events = events,
+		};
+		r = offline && outbox ? mqtt_new(daemon.event, &setup, &daemon.mqtt) : -ENOMEM;
 		free(offline);
+		free(outbox);
 		if (r < 0)
 			goto out;
 		mqtt_start(daemon.mqtt);
@@ -573,10 +593,12 @@ int daemon_run(const struct config *config)
 		         daemon.seq_episode > 0 ? " (it still could not at the stop)" : "");
 	struct store_counters sent = daemon.store ? store_influx_counters(daemon.store) : (struct store_counters){ 0 };
 	struct mqtt_counters published = daemon.mqtt ? mqtt_counters(daemon.mqtt) : (struct mqtt_counters){ 0 };
-	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu dropped, %llu points stored",
+	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu kept for the next start, "
+	         "%llu dropped, %llu lost to the disk, %llu points stored",
 	         (unsigned long long)daemon_readings(&daemon), (unsigned long long)daemon.windows,
-	         (unsigned long long)published.published, (unsigned long long)(daemon.mqtt_dropped + published.failed),
-	         (unsigned long long)sent.sent);
+	         (unsigned long long)published.published, (unsigned long long)published.buffered,
+	         (unsigned long long)(daemon.mqtt_dropped + published.dropped + published.refused),
+	         (unsigned long long)published.lost, (unsigned long long)sent.sent);
 	r = 0;
 out:
 	if (r < 0 && status == 1)

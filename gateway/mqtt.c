@@ -1,109 +1,188 @@
 /* mqtt.c — see mqtt.h. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <MQTTAsync.h>
 
 #include "log.h"
 #include "mqtt.h"
-
-#define RETRY_MIN_S 1
-#define RETRY_MAX_S 60
-
-/* What Paho's threads report, under the mutex.  The loop compares the
- * counts with what it has already handled, so events can never be lost
- * or coalesced wrongly however they interleave. */
-struct mqtt_shared {
-	pthread_mutex_t mutex;
-	uint64_t connects;           /* successful connects, first and later */
-	uint64_t connect_failures;
-	uint64_t losses;
-	uint64_t published, failed;
-	char reason[256];            /* of the last failure or loss */
-};
+#include "mqtt_bridge.h"
+#include "mqtt_link.h"
+#include "mqtt_outbox.h"
 
 struct mqtt {
 	MQTTAsync client;
-	sd_event *event;
-	sd_event_source *wakeup_source, *retry_source;
-	int wakeup_fd;
+	struct mqtt_bridge *bridge;
+	struct mqtt_link *link;
+	struct mqtt_outbox *outbox;
+	sd_event_source *commit_source;
 	struct mqtt_events events;
-	int qos_will;
-	char *uri, *will_topic, *will_payload;
-	int keepalive_s;
-	bool connected, connecting, reported_down;
-	int retry_s;
-	uint64_t sent;                   /* handed to Paho */
-	uint64_t seen_connects, seen_failures, seen_losses, seen_completed;
+	int version;
+
+	uint64_t generation;         /* of the connection: rises with every connect */
+	int64_t cursor;              /* the last message handed to Paho on this connection */
+	unsigned in_flight;          /* handed to Paho on this connection, not yet answered */
+	bool dirty;                  /* the outbox has writes to commit */
+	uint64_t turn_kept;          /* messages kept since the last commit */
+	bool refusing;               /* the broker refuses messages: said once per episode */
 	struct mqtt_counters counters;
-	struct mqtt_shared shared;
 };
 
-/* ---- Paho's threads: record and wake the loop, nothing else. ---- */
-
-static void mqtt_wake(struct mqtt *mqtt)
+static bool mqtt_up(const struct mqtt *mqtt)
 {
-	uint64_t one = 1;
-	/* EAGAIN only when the counter is saturated: the loop is awake anyway. */
-	(void)!write(mqtt->wakeup_fd, &one, sizeof(one));
+	return mqtt->link && mqtt_link_state(mqtt->link) == MQTT_LINK_UP;
 }
 
-static void mqtt_on_connected(void *context, char *cause)
+static void response_options(const struct mqtt *mqtt, MQTTAsync_responseOptions *response, void *context)
 {
-	struct mqtt *mqtt = context;
-	(void)cause;
-	pthread_mutex_lock(&mqtt->shared.mutex);
-	mqtt->shared.connects++;
-	pthread_mutex_unlock(&mqtt->shared.mutex);
-	mqtt_wake(mqtt);
+	*response = (MQTTAsync_responseOptions)MQTTAsync_responseOptions_initializer;
+	if (mqtt->version == MQTTVERSION_5) {
+		response->onSuccess5 = mqtt_bridge_on_publish_success5;
+		response->onFailure5 = mqtt_bridge_on_publish_failure5;
+	} else {
+		response->onSuccess = mqtt_bridge_on_publish_success;
+		response->onFailure = mqtt_bridge_on_publish_failure;
+	}
+	response->context = context;
 }
 
-static void mqtt_on_connect_failure(void *context, MQTTAsync_failureData *response)
+/* Hand the oldest messages not yet sent on this connection to Paho, up
+ * to the in-flight bound. */
+static void mqtt_pump(struct mqtt *mqtt)
 {
-	struct mqtt *mqtt = context;
-	pthread_mutex_lock(&mqtt->shared.mutex);
-	mqtt->shared.connect_failures++;
-	snprintf(mqtt->shared.reason, sizeof(mqtt->shared.reason), "%s",
-	         response && response->message ? response->message
-	         : MQTTAsync_strerror(response ? response->code : MQTTASYNC_FAILURE));
-	pthread_mutex_unlock(&mqtt->shared.mutex);
-	mqtt_wake(mqtt);
+	while (mqtt_up(mqtt) && mqtt->in_flight < MQTT_IN_FLIGHT_MAX) {
+		struct outbox_message message;
+		int r = mqtt_outbox_next(mqtt->outbox, mqtt->cursor, &message);
+		if (r == -ENOENT)
+			return;
+		if (r < 0) {
+			log_error("mqtt: cannot read the buffer: %s", strerror(-r));
+			return;
+		}
+		struct bridge_ticket *ticket = mqtt_bridge_ticket(mqtt->bridge, message.id, mqtt->generation);
+		if (!ticket) {
+			outbox_message_clear(&message);
+			return;   /* out of memory: tried again on the next answer */
+		}
+		MQTTAsync_message paho = MQTTAsync_message_initializer;
+		MQTTAsync_responseOptions response;
+		paho.payload = message.payload;
+		paho.payloadlen = (int)message.payload_length;
+		paho.qos = message.qos;
+		paho.retained = message.retained;
+		response_options(mqtt, &response, ticket);
+		int rc = MQTTAsync_sendMessage(mqtt->client, message.topic, &paho, &response);
+		int64_t id = message.id;
+		outbox_message_clear(&message);
+		if (rc != MQTTASYNC_SUCCESS) {
+			/* Disconnected under our feet: the link hears of it and the
+			 * message stays in the outbox for the next connection. */
+			mqtt_bridge_ticket_cancel(mqtt->bridge, ticket);
+			log_debug("mqtt: hand-over stopped: %s", MQTTAsync_strerror(rc));
+			return;
+		}
+		mqtt->cursor = id;
+		mqtt->in_flight++;
+	}
 }
 
-static void mqtt_on_connection_lost(void *context, char *cause)
+static void mqtt_on_up(void *userdata, const char *server)
 {
-	struct mqtt *mqtt = context;
-	pthread_mutex_lock(&mqtt->shared.mutex);
-	mqtt->shared.losses++;
-	snprintf(mqtt->shared.reason, sizeof(mqtt->shared.reason), "%s", cause ? cause : "connection lost");
-	pthread_mutex_unlock(&mqtt->shared.mutex);
-	mqtt_wake(mqtt);
+	struct mqtt *mqtt = userdata;
+	(void)server;
+	mqtt->generation++;
+	mqtt->cursor = 0;    /* whatever the outbox holds is sent again, oldest first */
+	mqtt->in_flight = 0;
+	mqtt->counters.reconnects = mqtt_link_reconnects(mqtt->link);
+	if (mqtt->events.connected)
+		mqtt->events.connected(mqtt->events.userdata);
+	mqtt_pump(mqtt);
 }
 
-static void mqtt_on_publish_success(void *context, MQTTAsync_successData *response)
+static void mqtt_on_down(void *userdata)
 {
-	struct mqtt *mqtt = context;
-	(void)response;
-	pthread_mutex_lock(&mqtt->shared.mutex);
-	mqtt->shared.published++;
-	pthread_mutex_unlock(&mqtt->shared.mutex);
-	mqtt_wake(mqtt);
+	struct mqtt *mqtt = userdata;
+	/* Answers for this connection's messages may still come (and a
+	 * success still removes its message), but they no longer hold places
+	 * in flight. */
+	mqtt->generation++;
+	mqtt->in_flight = 0;
 }
 
-static void mqtt_on_publish_failure(void *context, MQTTAsync_failureData *response)
+static void mqtt_on_answer(struct mqtt *mqtt, const struct bridge_event *event)
 {
-	struct mqtt *mqtt = context;
-	(void)response;
-	pthread_mutex_lock(&mqtt->shared.mutex);
-	mqtt->shared.failed++;
-	pthread_mutex_unlock(&mqtt->shared.mutex);
-	mqtt_wake(mqtt);
+	bool current = event->generation == mqtt->generation;
+	if (current && mqtt->in_flight > 0)
+		mqtt->in_flight--;
+	if (event->kind == BRIDGE_PUBLISHED) {
+		mqtt->counters.published++;
+		mqtt->refusing = false;
+	} else if (event->code >= MQTTREASONCODE_UNSPECIFIED_ERROR) {
+		/* Sending it again would be refused again. */
+		mqtt->counters.refused++;
+		if (!mqtt->refusing)
+			log_warning("mqtt: the broker refuses messages: %s; they are not sent again",
+			            MQTTReasonCode_toString((enum MQTTReasonCodes)event->code));
+		mqtt->refusing = true;
+	} else {
+		return;   /* not delivered: it stays for the next connection */
+	}
+	int r = mqtt_outbox_remove(mqtt->outbox, event->id);
+	if (r < 0)
+		log_error("mqtt: cannot update the buffer: %s", strerror(-r));
+	mqtt->dirty = true;
+}
+
+static void mqtt_on_bridge(void *userdata, const struct bridge_event *event)
+{
+	struct mqtt *mqtt = userdata;
+	switch (event->kind) {
+	case BRIDGE_CONNECTED:
+	case BRIDGE_CONNECT_FAILED:
+	case BRIDGE_LOST:
+		mqtt_link_on_event(mqtt->link, event);
+		return;
+	case BRIDGE_PUBLISHED:
+	case BRIDGE_PUBLISH_FAILED:
+		mqtt_on_answer(mqtt, event);
+		mqtt_pump(mqtt);
+		if (mqtt->events.progress)
+			mqtt->events.progress(mqtt->events.userdata);
+		return;
+	}
+}
+
+/* What was kept or removed since the last commit, made durable in one
+ * transaction. */
+static void mqtt_commit(struct mqtt *mqtt)
+{
+	uint64_t kept = mqtt->turn_kept;
+	mqtt->turn_kept = 0;
+	int r = mqtt_outbox_commit(mqtt->outbox);
+	if (r == 0)
+		return;
+	/* SQLite undid the whole turn: the messages kept in it are gone
+	 * (counted), and rows removed in it are back, numbered below the
+	 * cursor: send from the oldest again (at least once). */
+	mqtt->counters.lost += kept;
+	log_error("mqtt: cannot write the buffer to disk: %s; %llu messages kept since the last write are lost "
+	          "(%llu so far)", strerror(-r), (unsigned long long)kept, (unsigned long long)mqtt->counters.lost);
+	mqtt->cursor = 0;
+}
+
+/* Once per turn of the loop that did something. */
+static int mqtt_on_post(sd_event_source *source, void *userdata)
+{
+	struct mqtt *mqtt = userdata;
+	(void)source;
+	if (!mqtt->dirty)
+		return 0;
+	mqtt->dirty = false;
+	mqtt_commit(mqtt);
+	return 0;
 }
 
 static int mqtt_on_message(void *context, char *topic, int topic_length, MQTTAsync_message *message)
@@ -116,175 +195,66 @@ static int mqtt_on_message(void *context, char *topic, int topic_length, MQTTAsy
 	return 1;
 }
 
-/* ---- The loop's thread. ---- */
-
-static int mqtt_connect(struct mqtt *mqtt);
-
-static int mqtt_on_retry(sd_event_source *source, uint64_t usec, void *userdata)
+int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 {
-	(void)source;
-	(void)usec;
-	mqtt_connect(userdata);
-	return 0;
-}
-
-static void mqtt_schedule_retry(struct mqtt *mqtt)
-{
-	uint64_t now;
-	sd_event_now(mqtt->event, CLOCK_MONOTONIC, &now);
-	sd_event_source_set_time(mqtt->retry_source, now + (uint64_t)mqtt->retry_s * 1000000u);
-	sd_event_source_set_enabled(mqtt->retry_source, SD_EVENT_ONESHOT);
-	if (mqtt->retry_s < RETRY_MAX_S)
-		mqtt->retry_s = mqtt->retry_s * 2 > RETRY_MAX_S ? RETRY_MAX_S : mqtt->retry_s * 2;
-}
-
-static int mqtt_on_wakeup(sd_event_source *source, int fd, uint32_t revents, void *userdata)
-{
-	struct mqtt *mqtt = userdata;
-	uint64_t value;
-	(void)source;
-	(void)revents;
-	(void)!read(fd, &value, sizeof(value));
-
-	pthread_mutex_lock(&mqtt->shared.mutex);
-	struct mqtt_shared snapshot = mqtt->shared;
-	pthread_mutex_unlock(&mqtt->shared.mutex);
-
-	if (snapshot.losses != mqtt->seen_losses) {
-		mqtt->seen_losses = snapshot.losses;
-		mqtt->connected = false;
-		log_warning("mqtt: connection to %s lost: %s; reconnecting, messages are held meanwhile",
-		            mqtt->uri, snapshot.reason);
-	}
-	if (snapshot.connect_failures != mqtt->seen_failures) {
-		mqtt->seen_failures = snapshot.connect_failures;
-		mqtt->connecting = false;
-		/* Once per outage, not once per try. */
-		if (!mqtt->reported_down)
-			log_warning("mqtt: cannot connect to %s: %s; retrying, messages are held meanwhile",
-			            mqtt->uri, snapshot.reason);
-		else
-			log_debug("mqtt: still cannot connect to %s: %s", mqtt->uri, snapshot.reason);
-		mqtt->reported_down = true;
-		mqtt_schedule_retry(mqtt);
-	}
-	if (snapshot.connects != mqtt->seen_connects) {
-		mqtt->seen_connects = snapshot.connects;
-		mqtt->connecting = false;
-		mqtt->connected = true;
-		mqtt->reported_down = false;
-		mqtt->retry_s = RETRY_MIN_S;
-		mqtt->counters.connects++;
-		log_info("mqtt: connected to %s", mqtt->uri);
-		if (mqtt->events.connected)
-			mqtt->events.connected(mqtt->events.userdata);
-	}
-	uint64_t completed = snapshot.published + snapshot.failed;
-	if (completed != mqtt->seen_completed) {
-		if (snapshot.failed != mqtt->counters.failed)
-			log_warning("mqtt: %llu messages could not be delivered",
-			            (unsigned long long)(snapshot.failed - mqtt->counters.failed));
-		mqtt->seen_completed = completed;
-		mqtt->counters.published = snapshot.published;
-		mqtt->counters.failed = snapshot.failed;
-		if (mqtt->events.progress)
-			mqtt->events.progress(mqtt->events.userdata);
-	}
-	return 0;
-}
-
-static int mqtt_connect(struct mqtt *mqtt)
-{
-	MQTTAsync_connectOptions options = MQTTAsync_connectOptions_initializer;
-	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-
-	will.topicName = mqtt->will_topic;
-	will.message = mqtt->will_payload;
-	will.retained = 1;
-	will.qos = mqtt->qos_will;
-	options.keepAliveInterval = mqtt->keepalive_s;
-	options.cleansession = 1;
-	options.will = &will;
-	/* Paho reconnects by itself only after a first success; the first
-	 * connect is retried here (mqtt_schedule_retry). */
-	options.automaticReconnect = 1;
-	options.minRetryInterval = RETRY_MIN_S;
-	options.maxRetryInterval = RETRY_MAX_S;
-	options.connectTimeout = 10;
-	options.onFailure = mqtt_on_connect_failure;
-	options.context = mqtt;
-
-	mqtt->connecting = true;
-	int rc = MQTTAsync_connect(mqtt->client, &options);
-	if (rc != MQTTASYNC_SUCCESS) {
-		mqtt->connecting = false;
-		if (!mqtt->reported_down)
-			log_warning("mqtt: cannot connect to %s: %s; retrying", mqtt->uri, MQTTAsync_strerror(rc));
-		mqtt->reported_down = true;
-		mqtt_schedule_retry(mqtt);
-		return -EIO;
-	}
-	return 0;
-}
-
-int mqtt_new(sd_event *event, const struct mqtt_config *config, const char *client_id,
-             const char *will_topic, const char *will_payload,
-             const struct mqtt_events *events, struct mqtt **out)
-{
+	const struct mqtt_config *config = setup->config;
 	int r;
 	struct mqtt *mqtt = calloc(1, sizeof(*mqtt));
 	if (!mqtt)
 		return -ENOMEM;
-	pthread_mutex_init(&mqtt->shared.mutex, NULL);
-	mqtt->wakeup_fd = -1;
-	mqtt->event = sd_event_ref(event);
-	mqtt->events = *events;
-	mqtt->keepalive_s = config->keepalive_s;
-	mqtt->qos_will = config->qos;
-	mqtt->retry_s = RETRY_MIN_S;
-	mqtt->uri = strdup(config->uri);
-	mqtt->will_topic = strdup(will_topic);
-	mqtt->will_payload = strdup(will_payload);
-	if (!mqtt->uri || !mqtt->will_topic || !mqtt->will_payload) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	mqtt->events = setup->events;
+	mqtt->version = config->version == MQTT_VERSION_5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
 
-	mqtt->wakeup_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (mqtt->wakeup_fd < 0) {
-		r = -errno;
+	r = mqtt_outbox_open(setup->outbox_path, (uint64_t)config->buffer_max, (uint64_t)config->buffer_bytes,
+	                     &mqtt->outbox);
+	if (r < 0) {
+		log_error("mqtt: cannot keep a buffer in %s: %s", setup->outbox_path, strerror(-r));
 		goto fail;
 	}
-	r = sd_event_add_io(event, &mqtt->wakeup_source, mqtt->wakeup_fd, EPOLLIN, mqtt_on_wakeup, mqtt);
+	struct outbox_counters held = mqtt_outbox_counters(mqtt->outbox);
+	if (held.messages > 0)
+		log_info("mqtt: %llu messages kept from before are sent once connected",
+		         (unsigned long long)held.messages);
+
+	r = mqtt_bridge_new(event, mqtt_on_bridge, mqtt, &mqtt->bridge);
 	if (r < 0)
 		goto fail;
-	r = sd_event_add_time(event, &mqtt->retry_source, CLOCK_MONOTONIC, 0, 0, mqtt_on_retry, mqtt);
+	r = sd_event_add_post(event, &mqtt->commit_source, mqtt_on_post, mqtt);
 	if (r < 0)
 		goto fail;
-	sd_event_source_set_enabled(mqtt->retry_source, SD_EVENT_OFF);
 
 	MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
-	/* Hold messages from the very first second, also before the first
-	 * connect: a gateway that boots with its uplink down is normal. */
-	create.sendWhileDisconnected = 1;
-	create.allowDisconnectedSendAtAnyTime = 1;
-	create.maxBufferedMessages = config->buffer_max;
-	create.deleteOldestMessages = 0;
-	int rc = MQTTAsync_createWithOptions(&mqtt->client, config->uri, client_id,
+	create.MQTTVersion = mqtt->version;
+	/* The outbox holds what waits for the broker; Paho holds nothing. */
+	create.sendWhileDisconnected = 0;
+	int rc = MQTTAsync_createWithOptions(&mqtt->client, config->uri, setup->client_id,
 	                                     MQTTCLIENT_PERSISTENCE_NONE, NULL, &create);
 	if (rc != MQTTASYNC_SUCCESS) {
 		log_error("mqtt: cannot use %s: %s", config->uri, MQTTAsync_strerror(rc));
 		r = -EINVAL;
 		goto fail;
 	}
-	rc = MQTTAsync_setCallbacks(mqtt->client, mqtt, mqtt_on_connection_lost, mqtt_on_message, NULL);
-	if (rc == MQTTASYNC_SUCCESS)
-		rc = MQTTAsync_setConnected(mqtt->client, mqtt, mqtt_on_connected);
+	rc = MQTTAsync_setCallbacks(mqtt->client, mqtt->bridge, mqtt_bridge_on_lost, mqtt_on_message, NULL);
 	if (rc != MQTTASYNC_SUCCESS) {
 		log_error("mqtt: %s", MQTTAsync_strerror(rc));
 		r = -EIO;
 		goto fail;
 	}
+
+	struct mqtt_link_options options = {
+		.uris = (const char *const *)config->uris,
+		.uri_count = config->uri_count,
+		.version = mqtt->version,
+		.keepalive_s = config->keepalive_s,
+		.clean_session = config->clean_session,
+		.will_topic = setup->will_topic,
+		.will_payload = setup->will_payload,
+		.will_qos = config->qos,
+	};
+	struct mqtt_link_events link_events = { .up = mqtt_on_up, .down = mqtt_on_down, .userdata = mqtt };
+	r = mqtt_link_new(event, mqtt->client, mqtt->bridge, &options, &link_events, &mqtt->link);
+	if (r < 0)
+		goto fail;
 	*out = mqtt;
 	return 0;
 fail:
@@ -294,51 +264,62 @@ fail:
 
 int mqtt_start(struct mqtt *mqtt)
 {
-	log_info("mqtt: connecting to %s", mqtt->uri);
-	mqtt_connect(mqtt);
+	mqtt_link_start(mqtt->link);
 	return 0;
 }
 
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const char *payload, int qos, bool retained)
 {
-	MQTTAsync_message message = MQTTAsync_message_initializer;
-	MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
-	message.payload = (void *)payload;
-	message.payloadlen = (int)strlen(payload);
-	message.qos = qos;
-	message.retained = retained;
-	response.onSuccess = mqtt_on_publish_success;
-	response.onFailure = mqtt_on_publish_failure;
-	response.context = mqtt;
-
-	int rc = MQTTAsync_sendMessage(mqtt->client, topic, &message, &response);
-	if (rc == MQTTASYNC_SUCCESS) {
-		mqtt->sent++;
-		return 0;
+	int64_t id;
+	int r = mqtt_outbox_append(mqtt->outbox, topic, payload, strlen(payload), qos, retained, &id);
+	if (r < 0) {
+		if (r != -EMSGSIZE)
+			mqtt->counters.unsaved++;
+		return r;
 	}
-	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES)
-		return -ENOBUFS;
-	log_debug("mqtt: publish to %s failed: %s", topic, MQTTAsync_strerror(rc));
-	return -EIO;
+	mqtt->dirty = true;
+	mqtt->turn_kept++;
+	mqtt_pump(mqtt);
+	return 0;
+}
+
+int mqtt_publish_now(struct mqtt *mqtt, const char *topic, const char *payload, int qos, bool retained)
+{
+	if (!mqtt_up(mqtt))
+		return -ENOTCONN;
+	MQTTAsync_message paho = MQTTAsync_message_initializer;
+	paho.payload = (void *)payload;
+	paho.payloadlen = (int)strlen(payload);
+	paho.qos = qos;
+	paho.retained = retained;
+	int rc = MQTTAsync_sendMessage(mqtt->client, topic, &paho, NULL);
+	return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
 }
 
 uint64_t mqtt_pending(const struct mqtt *mqtt)
 {
-	return mqtt->sent - mqtt->seen_completed;
+	return mqtt_outbox_counters(mqtt->outbox).messages;
 }
 
 bool mqtt_connected(const struct mqtt *mqtt)
 {
-	return mqtt->connected;
+	return mqtt_up(mqtt);
 }
 
 struct mqtt_counters mqtt_counters(const struct mqtt *mqtt)
 {
-	return mqtt->counters;
+	struct mqtt_counters counters = mqtt->counters;
+	struct outbox_counters outbox = mqtt_outbox_counters(mqtt->outbox);
+	counters.buffered = outbox.messages;
+	counters.dropped = outbox.dropped;
+	counters.set_aside = outbox.set_aside;
+	return counters;
 }
 
 void mqtt_disconnect(struct mqtt *mqtt, int timeout_ms)
 {
+	mqtt_commit(mqtt);
+	mqtt_link_stop(mqtt->link);
 	if (!mqtt->client || !MQTTAsync_isConnected(mqtt->client))
 		return;
 	MQTTAsync_disconnectOptions options = MQTTAsync_disconnectOptions_initializer;
@@ -354,16 +335,12 @@ void mqtt_free(struct mqtt *mqtt)
 {
 	if (!mqtt)
 		return;
+	/* Paho first: after destroy no callback can post to the bridge. */
 	if (mqtt->client)
 		MQTTAsync_destroy(&mqtt->client);
-	sd_event_source_disable_unref(mqtt->wakeup_source);
-	sd_event_source_disable_unref(mqtt->retry_source);
-	if (mqtt->wakeup_fd >= 0)
-		close(mqtt->wakeup_fd);
-	sd_event_unref(mqtt->event);
-	pthread_mutex_destroy(&mqtt->shared.mutex);
-	free(mqtt->uri);
-	free(mqtt->will_topic);
-	free(mqtt->will_payload);
+	mqtt_link_free(mqtt->link);
+	mqtt_bridge_free(mqtt->bridge);
+	sd_event_source_disable_unref(mqtt->commit_source);
+	mqtt_outbox_close(mqtt->outbox);
 	free(mqtt);
 }

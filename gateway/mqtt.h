@@ -1,14 +1,19 @@
-/* mqtt.h — the gateway's MQTT session (Eclipse Paho MQTTAsync).
+/* mqtt.h — the gateway's MQTT session: what the daemon calls to publish.
  *
- * Paho runs its own threads; nothing here is called from them except the
- * callbacks in mqtt.c, which only record what happened and wake the
- * sd-event loop through an eventfd.  Everything else, including every
- * call into struct mqtt_events, runs on the loop's thread.
+ * Three parts, one concern each, as mosquitto's lib/ keeps them:
+ *  - mqtt_bridge.c: the one way from Paho's threads to the loop;
+ *  - mqtt_link.c: the connection, a state machine with failover across
+ *    the broker URIs and backoff with jitter;
+ *  - mqtt_outbox.c: the durable buffer, on disk in state_dir.
+ * This file joins them: mqtt_publish() keeps a message in the outbox, and
+ * while the link is up the oldest messages are handed to Paho, at most
+ * MQTT_IN_FLIGHT_MAX at a time, each removed from the outbox when the
+ * broker has acknowledged it.  After a reconnect, or a restart, whatever
+ * the outbox still holds is sent again, oldest first: at least once, in
+ * order.  Everything here runs on the loop's thread.
  *
- * Messages published while the broker is away are held by Paho (up to
- * mqtt.buffer_max; past that a publish fails with -ENOBUFS and the caller
- * counts the loss).  The session owns its Paho handle and copies every
- * string it is given. */
+ * The session owns its Paho handle, the bridge, the link and the outbox,
+ * and copies every string it is given. */
 #ifndef TRYGGD_MQTT_H
 #define TRYGGD_MQTT_H
 
@@ -19,41 +24,64 @@
 
 #include "config.h"
 
+/* Messages handed to Paho and not yet acknowledged, at most. */
+#define MQTT_IN_FLIGHT_MAX 1000
+
 struct mqtt;
 
 struct mqtt_events {
 	/* Connected (first time or again): publish the retained status. */
 	void (*connected)(void *userdata);
-	/* Publishes completed: pending went down. */
+	/* Messages were acknowledged: pending went down. */
 	void (*progress)(void *userdata);
 	void *userdata;
 };
 
 struct mqtt_counters {
-	uint64_t published;      /* completed (acknowledged at QoS ≥ 1) */
-	uint64_t failed;         /* Paho gave up on them */
-	uint64_t connects;
+	uint64_t published;      /* acknowledged by the broker (QoS >= 1), or written (QoS 0) */
+	uint64_t refused;        /* the broker refused them (MQTT 5 reason code): not sent again */
+	uint64_t buffered;       /* held in the outbox now, in flight included */
+	uint64_t dropped;        /* the oldest, dropped to keep the outbox within its bounds */
+	uint64_t unsaved;        /* could not be kept: the disk refused (the caller was told) */
+	uint64_t lost;           /* kept, then lost when the disk refused to write them */
+	uint64_t set_aside;      /* broken outbox files set aside at start */
+	uint64_t reconnects;
 };
 
-int mqtt_new(sd_event *event, const struct mqtt_config *config, const char *client_id,
-             const char *will_topic, const char *will_payload,
-             const struct mqtt_events *events, struct mqtt **out);
+struct mqtt_setup {
+	const struct mqtt_config *config;
+	const char *client_id;
+	const char *outbox_path;     /* the durable buffer's file */
+	const char *will_topic;      /* retained status, offline */
+	const char *will_payload;
+	struct mqtt_events events;
+};
+
+int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out);
 void mqtt_free(struct mqtt *mqtt);
 
 /* Start connecting; failures are retried with backoff in the loop. */
 int mqtt_start(struct mqtt *mqtt);
 
-/* 0 when handed to Paho; -ENOBUFS when its buffer is full (dropped);
- * another negative errno on other failures (dropped). */
+/* Keep a message for the broker.  0 when kept (it may have pushed the
+ * oldest out: counted in dropped); -EMSGSIZE for a message larger than the
+ * outbox's byte bound; another negative errno when the disk refused it
+ * (counted in unsaved).  Either way the caller need not keep it. */
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const char *payload, int qos, bool retained);
 
-/* Handed to Paho and not yet completed. */
+/* Hand a message to Paho now, past the outbox (the retained status after
+ * a connect, which must not wait behind a backlog, and is sent again on
+ * every connect anyway).  -ENOTCONN when not connected. */
+int mqtt_publish_now(struct mqtt *mqtt, const char *topic, const char *payload, int qos, bool retained);
+
+/* Held in the outbox, in flight included. */
 uint64_t mqtt_pending(const struct mqtt *mqtt);
 bool mqtt_connected(const struct mqtt *mqtt);
 struct mqtt_counters mqtt_counters(const struct mqtt *mqtt);
 
-/* Disconnect cleanly (no will), waiting at most timeout_ms.  Blocks: call
- * only on the way out, after the loop has stopped. */
+/* Disconnect cleanly (no will), waiting at most timeout_ms, after making
+ * the outbox durable.  Blocks: call only on the way out, after the loop
+ * has stopped. */
 void mqtt_disconnect(struct mqtt *mqtt, int timeout_ms);
 
 #endif
