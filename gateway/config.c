@@ -242,7 +242,9 @@ void config_free(struct config *config)
 	free(config->gateway.site);
 	free(config->gateway.state_dir);
 	free(config->simulation.profiles);
-	free(config->mqtt.uri);
+	for (size_t i = 0; i < config->mqtt.uri_count; i++)
+		free(config->mqtt.uris[i]);
+	free(config->mqtt.client_id);
 	free(config->mqtt.topic_prefix);
 	free(config->influx.url);
 	free(config->influx.database);

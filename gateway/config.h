@@ -35,13 +35,24 @@ struct simulation_config {
 	int drain_timeout_s;     /* at the end, how long to wait for delivery (default 30) */
 };
 
+#define MQTT_URIS_MAX 8
+/* MQTT protocol levels, as Paho numbers them (MQTTVERSION_3_1_1, _5). */
+#define MQTT_VERSION_3_1_1 4
+#define MQTT_VERSION_5 5
+
 struct mqtt_config {
-	char *uri;
+	char *uri;               /* the first of uris */
+	char *uris[MQTT_URIS_MAX];   /* brokers, tried in this order on every connect */
+	size_t uri_count;
 	char *topic_prefix;      /* default "trygghet" */
 	int qos;                 /* 0, 1 (default) or 2 */
+	int version;             /* 4 (MQTT 3.1.1, default) or 5 */
+	bool clean_session;      /* default true */
+	char *client_id;         /* default: the gateway's id */
 	bool publish_readings;   /* default true */
 	int keepalive_s;         /* default 30 */
-	int buffer_max;          /* messages held while disconnected (default 100000) */
+	int buffer_max;          /* messages the outbox holds at most (default 100000) */
+	int64_t buffer_bytes;    /* bytes the outbox holds at most (default 64 MiB) */
 };
 
 struct influx_config {

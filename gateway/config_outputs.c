@@ -10,6 +10,10 @@
 /* Like district and site: generous, but a finite bound for every topic
  * buffer downstream. */
 #define TOPIC_PREFIX_MAX 128
+#define KIBIBYTE INT64_C(1024)
+#define MEBIBYTE (1024 * KIBIBYTE)
+#define GIBIBYTE (1024 * MEBIBYTE)
+#define CLIENT_ID_CHARACTERS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 /* tcp://host:port and friends, as Paho takes them; ws and wss may add a
  * path.  Returns NULL when good, or what is wrong. */
@@ -80,6 +84,86 @@ static const char *check_mqtt_uri(const char *uri)
 	return NULL;
 }
 
+/* One URI, or several separated by commas or blanks: the brokers of a
+ * cluster, tried in order on every connect. */
+static void validate_uris(struct loader *loader, const struct raw_entry *entry, struct mqtt_config *mqtt)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	static const char separators[] = ", \t";
+	const char *cursor = entry->value;
+	bool good = true;
+	char *found[MQTT_URIS_MAX] = { 0 };
+	size_t count = 0;
+	for (cursor += strspn(cursor, separators); *cursor; cursor += strspn(cursor, separators)) {
+		size_t length = strcspn(cursor, separators);
+		char *uri = strndup(cursor, length);
+		cursor += length;
+		if (!uri) {
+			loader->out_of_memory = true;
+			good = false;
+			break;
+		}
+		const char *problem = check_mqtt_uri(uri);
+		if (problem) {
+			config_report(loader, entry->line, "uri: %s, got '%s'", problem, config_shown(uri, shown_buffer));
+			good = false;
+		} else if (count == MQTT_URIS_MAX) {
+			config_report(loader, entry->line, "uri: at most %d brokers", MQTT_URIS_MAX);
+			good = false;
+		} else {
+			found[count++] = uri;
+			continue;
+		}
+		free(uri);
+		if (count == MQTT_URIS_MAX)
+			break;
+	}
+	if (good && count == 0) {
+		config_report(loader, entry->line, "uri: expected SCHEME://HOST:PORT, e.g. tcp://broker.example:1883");
+		good = false;
+	}
+	if (!good) {
+		for (size_t i = 0; i < count; i++)
+			free(found[i]);
+		return;
+	}
+	for (size_t i = 0; i < count; i++)
+		mqtt->uris[i] = found[i];
+	mqtt->uri_count = count;
+	mqtt->uri = mqtt->uris[0];
+}
+
+/* 64M, 512K, 2G (powers of 1024) or a plain number of bytes. */
+static bool parse_size(const char *text, int64_t minimum, int64_t maximum, int64_t *out)
+{
+	size_t digits = strspn(text, "0123456789");
+	if (digits == 0 || digits > 12)
+		return false;
+	char number[16];
+	memcpy(number, text, digits);
+	number[digits] = '\0';
+	long value;
+	if (!parse_integer(number, 0, 999999999999L, &value))
+		return false;
+	int64_t unit = 1;
+	const char *suffix = text + digits;
+	if (strcmp(suffix, "K") == 0)
+		unit = KIBIBYTE;
+	else if (strcmp(suffix, "M") == 0)
+		unit = MEBIBYTE;
+	else if (strcmp(suffix, "G") == 0)
+		unit = GIBIBYTE;
+	else if (*suffix != '\0')
+		return false;
+	if (value > maximum / unit)
+		return false;
+	int64_t size = (int64_t)value * unit;
+	if (size < minimum || size > maximum)
+		return false;
+	*out = size;
+	return true;
+}
+
 static void validate_topic_prefix(struct loader *loader, const struct raw_entry *entry, char **field)
 {
 	const char *prefix = entry->value;
@@ -114,18 +198,41 @@ void config_validate_mqtt(struct loader *loader, struct config *config)
 	mqtt->publish_readings = true;
 	mqtt->keepalive_s = 30;
 	mqtt->buffer_max = 100000;
+	mqtt->buffer_bytes = 64 * MEBIBYTE;
+	mqtt->version = MQTT_VERSION_3_1_1;
+	mqtt->clean_session = true;
 	if (!section)
 		return;
 	config->has_mqtt = true;
 
 	struct raw_entry *entry = config_take_required(loader, section, "uri");
+	if (entry)
+		validate_uris(loader, entry, mqtt);
+
+	entry = config_take(section, "version");
 	if (entry) {
-		const char *problem = check_mqtt_uri(entry->value);
-		if (problem)
-			config_report(loader, entry->line, "uri: %s, got '%s'", problem,
+		if (strcmp(entry->value, "3.1.1") == 0)
+			mqtt->version = MQTT_VERSION_3_1_1;
+		else if (strcmp(entry->value, "5") == 0)
+			mqtt->version = MQTT_VERSION_5;
+		else
+			config_report(loader, entry->line, "version: expected 3.1.1 or 5, got '%s'",
+			              config_shown(entry->value, shown_buffer));
+	}
+
+	entry = config_take(section, "clean_session");
+	if (entry && !parse_boolean(entry->value, &mqtt->clean_session))
+		config_report(loader, entry->line, "clean_session: expected yes or no, got '%s'",
+		              config_shown(entry->value, shown_buffer));
+
+	entry = config_take(section, "client_id");
+	if (entry) {
+		size_t length = strlen(entry->value);
+		if (length == 0 || length > 64 || strspn(entry->value, CLIENT_ID_CHARACTERS) != length)
+			config_report(loader, entry->line, "client_id: expected 1 to 64 of A-Z a-z 0-9 _ -, got '%s'",
 			              config_shown(entry->value, shown_buffer));
 		else
-			mqtt->uri = config_copy_text(loader, entry->value);
+			mqtt->client_id = config_copy_text(loader, entry->value);
 	}
 
 	entry = config_take(section, "topic_prefix");
@@ -149,6 +256,10 @@ void config_validate_mqtt(struct loader *loader, struct config *config)
 
 	config_take_integer(loader, section, "keepalive", "whole seconds", 5, 3600, &mqtt->keepalive_s);
 	config_take_integer(loader, section, "buffer_max", "a number of messages", 1, 10000000, &mqtt->buffer_max);
+	entry = config_take(section, "buffer_size");
+	if (entry && !parse_size(entry->value, 64 * KIBIBYTE, 64 * GIBIBYTE, &mqtt->buffer_bytes))
+		config_report(loader, entry->line, "buffer_size: expected a size from 64K to 64G, such as 64M, got '%s'",
+		              config_shown(entry->value, shown_buffer));
 	config_report_unused(loader, section);
 }
 

@@ -61,8 +61,13 @@ void config_print_summary(const struct config *config, FILE *out)
 
 	if (config->has_mqtt) {
 		const struct mqtt_config *mqtt = &config->mqtt;
-		fprintf(out, "mqtt        %s, qos %d, keepalive %d s, buffer %d messages\n", mqtt->uri, mqtt->qos,
-		        mqtt->keepalive_s, mqtt->buffer_max);
+		fprintf(out, "mqtt        %s", mqtt->uris[0]);
+		for (size_t i = 1; i < mqtt->uri_count; i++)
+			fprintf(out, ", then %s", mqtt->uris[i]);
+		fprintf(out, "\n            MQTT %s, qos %d, keepalive %d s, %s session, buffer %d messages or %lld MiB\n",
+		        mqtt->version == MQTT_VERSION_5 ? "5" : "3.1.1", mqtt->qos, mqtt->keepalive_s,
+		        mqtt->clean_session ? "clean" : "persistent", mqtt->buffer_max,
+		        (long long)(mqtt->buffer_bytes >> 20));
 		fprintf(out, "            topics %s/%s/%s/... (readings %s)\n", mqtt->topic_prefix, slug, gateway->id,
 		        mqtt->publish_readings ? "published" : "not published, windows only");
 	} else {

@@ -888,6 +888,58 @@ static void test_mqtt_uri(void **state)
 	                "use tcp, mqtt or ws, got 'wss://broker.example:443/mqtt'");
 }
 
+/* Several brokers, tried in order; the protocol version, the session, the
+ * client id and the outbox's byte bound. */
+static void test_mqtt_session_keys(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883, tcp://b:1884 ws://c:80/mqtt\n" LIGHT_SENSOR);
+	const struct mqtt_config *mqtt = &fixture->config.mqtt;
+	assert_int_equal(mqtt->uri_count, 3);
+	assert_string_equal(mqtt->uris[0], "tcp://a:1883");
+	assert_string_equal(mqtt->uris[1], "tcp://b:1884");
+	assert_string_equal(mqtt->uris[2], "ws://c:80/mqtt");
+	assert_ptr_equal(mqtt->uri, mqtt->uris[0]);
+	/* Defaults. */
+	assert_int_equal(mqtt->version, MQTT_VERSION_3_1_1);
+	assert_true(mqtt->clean_session);
+	assert_null(mqtt->client_id);
+	assert_int_equal(mqtt->buffer_bytes, 64 * 1024 * 1024);
+
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nversion = 5\nclean_session = no\n"
+	                              "client_id = mast-7_b\nbuffer_size = 512K\n" LIGHT_SENSOR);
+	mqtt = &fixture->config.mqtt;
+	assert_int_equal(mqtt->version, MQTT_VERSION_5);
+	assert_false(mqtt->clean_session);
+	assert_string_equal(mqtt->client_id, "mast-7_b");
+	assert_int_equal(mqtt->buffer_bytes, 512 * 1024);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nversion = 3.1.1\nbuffer_size = 1G\n" LIGHT_SENSOR);
+	assert_int_equal(fixture->config.mqtt.buffer_bytes, INT64_C(1) << 30);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nbuffer_size = 65536\n" LIGHT_SENSOR);
+	assert_int_equal(fixture->config.mqtt.buffer_bytes, 65536);
+
+	/* Every URI is checked; the good ones do not hide a bad one. */
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883,amqp://b:5672\n" LIGHT_SENSOR,
+	                "5: uri: the scheme must be tcp, mqtt, ssl, mqtts, ws or wss, got 'amqp://b:5672'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = ,\n" LIGHT_SENSOR,
+	                "5: uri: expected SCHEME://HOST:PORT, e.g. tcp://broker.example:1883");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1,tcp://a:2,tcp://a:3,tcp://a:4,tcp://a:5,"
+	                                 "tcp://a:6,tcp://a:7,tcp://a:8,tcp://a:9\n" LIGHT_SENSOR,
+	                "5: uri: at most 8 brokers");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nversion = 3\n" LIGHT_SENSOR,
+	                "6: version: expected 3.1.1 or 5, got '3'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nclean_session = maybe\n" LIGHT_SENSOR,
+	                "6: clean_session: expected yes or no, got 'maybe'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nclient_id = a/b\n" LIGHT_SENSOR,
+	                "6: client_id: expected 1 to 64 of A-Z a-z 0-9 _ -, got 'a/b'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nbuffer_size = 32K\n" LIGHT_SENSOR,
+	                "6: buffer_size: expected a size from 64K to 64G, such as 64M, got '32K'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nbuffer_size = 65G\n" LIGHT_SENSOR,
+	                "6: buffer_size: expected a size from 64K to 64G, such as 64M, got '65G'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://a:1883\nbuffer_size = 64 M\n" LIGHT_SENSOR,
+	                "6: buffer_size: expected a size from 64K to 64G, such as 64M, got '64 M'");
+}
+
 static void test_topic_prefix(void **state)
 {
 	struct fixture *fixture = *state;
@@ -1101,6 +1153,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_simulation_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simulation_needs_simulated_drivers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mqtt_uri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mqtt_session_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_topic_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_qos_and_other_mqtt_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_influx_rules, setup, teardown),
