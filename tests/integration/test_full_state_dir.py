@@ -260,11 +260,20 @@ def runs(servers, info, tryggd, source, work, mount_point, problems):
     problems.expect(first[0] == 1, "a new state_dir starts at seq 1", f"{first[0]}")
     problems.expect(not reused, "no seq published before the restart is published again after it",
                     f"{len(reused)} reused, first {reused[:5]}")
-    problems.expect(second[0] == first[-1] + 1, "the restart goes on from the last seq published + 1",
-                    f"{first[-1]} then {second[0]}")
+    # A message the MQTT buffer had kept, then lost when the full disk
+    # refused to write it, leaves a gap: that is what gaps are for.  Every
+    # missing number must be one of those tryggd counted at its stops.
+    lost = 0
+    for run in (1, 2):
+        with open(os.path.join(work, f"run-{run}.log"), errors="replace") as f:
+            lost += sum(int(n) for n in re.findall(r"(\d+) lost to the disk", f.read()))
     both = first + second
     breaks = [(a, b) for a, b in zip(both, both[1:]) if b != a + 1]
-    problems.expect(not breaks, "seq rises by exactly 1 across everything sent", f"first breaks: {breaks[:3]}")
+    missing = sum(b - a - 1 for a, b in breaks)
+    print(f"  {missing} numbers missing, in {len(breaks)} gaps; tryggd counted {lost} messages lost to the disk")
+    problems.expect(all(b > a for a, b in breaks), "seq never goes back", f"first breaks: {breaks[:3]}")
+    problems.expect(missing <= lost, "every missing seq is a message tryggd counted as lost to the full disk",
+                    f"{missing} missing, {lost} counted; first breaks: {breaks[:3]}")
 
 
 def main(argv):
