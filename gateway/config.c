@@ -246,6 +246,13 @@ void config_free(struct config *config)
 		free(config->mqtt.uris[i]);
 	free(config->mqtt.client_id);
 	free(config->mqtt.topic_prefix);
+	free(config->mqtt.username);
+	free(config->mqtt.password_file);
+	free(config->mqtt.ca_file);
+	free(config->mqtt.ca_dir);
+	free(config->mqtt.cert_file);
+	free(config->mqtt.key_file);
+	free(config->mqtt.proxy);
 	free(config->influx.url);
 	free(config->influx.database);
 	free(config->influx.retention_policy);

@@ -53,6 +53,20 @@ struct mqtt_config {
 	int keepalive_s;         /* default 30 */
 	int buffer_max;          /* messages the outbox holds at most (default 100000) */
 	int64_t buffer_bytes;    /* bytes the outbox holds at most (default 64 MiB) */
+	/* Who tryggd is and how the broker is trusted (config_mqtt_security.c).
+	 * Every path is absolute: a *_file key's relative name was looked up in
+	 * $CREDENTIALS_DIRECTORY, then in the config's directory.  No secret is
+	 * held here: the password is read from password_file at start. */
+	char *username;          /* or NULL */
+	char *password_file;     /* or NULL (needs username) */
+	bool tls;                /* the brokers are ssl://, mqtts:// or wss:// (all or none) */
+	char *ca_file;           /* PEM CA certificates, or NULL */
+	char *ca_dir;            /* a hashed directory of them, or NULL; neither: the system's store */
+	char *cert_file;         /* the client certificate (PEM), or NULL */
+	char *key_file;          /* its private key, or NULL: then it is in cert_file */
+	bool verify;             /* default true: the broker's certificate and host name are checked */
+	char *proxy;             /* HOST:PORT of an HTTP CONNECT proxy, or NULL: none, whatever
+	                          * http_proxy and https_proxy say */
 };
 
 struct influx_config {

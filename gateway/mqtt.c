@@ -7,6 +7,7 @@
 
 #include <MQTTAsync.h>
 
+#include "credentials.h"
 #include "log.h"
 #include "mqtt.h"
 #include "mqtt_bridge.h"
@@ -195,6 +196,42 @@ static int mqtt_on_message(void *context, char *topic, int topic_length, MQTTAsy
 	return 1;
 }
 
+/* Paho 1.3.12 reads http_proxy (for tcp, mqtt and ws brokers) or
+ * https_proxy (ssl, mqtts, wss) from the environment on every connect,
+ * unless it is given a proxy, and ignores no_proxy.  tryggd's proxy is
+ * [mqtt] proxy or none: without one, the variable Paho would read is taken
+ * out of the environment (before Paho's threads exist), and only its name
+ * is logged, as its value may hold a password. */
+static void mqtt_ignore_environment_proxy(const struct mqtt_config *config)
+{
+	const char *name = config->tls ? "https_proxy" : "http_proxy";
+	if (config->proxy || !getenv(name))
+		return;
+	log_info("mqtt: %s in the environment is not used (only [mqtt] proxy names a proxy) and is removed from "
+	         "tryggd's environment", name);
+	unsetenv(name);
+}
+
+/* The password from its file, and a word about where it goes.  NULL with
+ * r set when it cannot be read (it could at the config's check). */
+static int mqtt_read_password(const struct mqtt_config *config, char **password)
+{
+	*password = NULL;
+	if (!config->password_file)
+		return 0;
+	int r = credential_read(config->password_file, password);
+	if (r < 0) {
+		log_error("mqtt: cannot read the password from %s: %s", config->password_file, credential_strerror(r));
+		return r;
+	}
+	if (credential_world_readable(config->password_file))
+		log_warning("mqtt: every user of this board can read the password in %s (chmod o-r, or LoadCredential=)",
+		            config->password_file);
+	if (!config->tls)
+		log_warning("mqtt: the password goes to the broker unencrypted (%s is not TLS)", config->uri);
+	return 0;
+}
+
 int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 {
 	const struct mqtt_config *config = setup->config;
@@ -202,6 +239,7 @@ int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 	struct mqtt *mqtt = calloc(1, sizeof(*mqtt));
 	if (!mqtt)
 		return -ENOMEM;
+	char *password = NULL;
 	mqtt->events = setup->events;
 	mqtt->version = config->version == MQTT_VERSION_5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
 
@@ -222,6 +260,14 @@ int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 	r = sd_event_add_post(event, &mqtt->commit_source, mqtt_on_post, mqtt);
 	if (r < 0)
 		goto fail;
+
+	r = mqtt_read_password(config, &password);
+	if (r < 0)
+		goto fail;
+	if (config->key_file && credential_world_readable(config->key_file))
+		log_warning("mqtt: every user of this board can read the private key in %s (chmod o-r, or "
+		            "LoadCredential=)", config->key_file);
+	mqtt_ignore_environment_proxy(config);
 
 	MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
 	create.MQTTVersion = mqtt->version;
@@ -250,14 +296,26 @@ int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 		.will_topic = setup->will_topic,
 		.will_payload = setup->will_payload,
 		.will_qos = config->qos,
+		.username = config->username,
+		.password = password,
+		.tls = config->tls,
+		.ca_file = config->ca_file,
+		.ca_dir = config->ca_dir,
+		.cert_file = config->cert_file,
+		.key_file = config->key_file,
+		.verify = config->verify,
+		.proxy = config->proxy,
 	};
 	struct mqtt_link_events link_events = { .up = mqtt_on_up, .down = mqtt_on_down, .userdata = mqtt };
 	r = mqtt_link_new(event, mqtt->client, mqtt->bridge, &options, &link_events, &mqtt->link);
+	credential_free(password);   /* the link has its own copy */
+	password = NULL;
 	if (r < 0)
 		goto fail;
 	*out = mqtt;
 	return 0;
 fail:
+	credential_free(password);
 	mqtt_free(mqtt);
 	return r;
 }

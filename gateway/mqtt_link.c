@@ -1,5 +1,7 @@
 /* mqtt_link.c — see mqtt_link.h. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -7,6 +9,7 @@
 
 #include "log.h"
 #include "mqtt_link.h"
+#include "mqtt_tls_probe.h"
 
 /* Paho's own timeout for one try over the whole list of URIs. */
 #define CONNECT_TIMEOUT_S 10
@@ -23,12 +26,22 @@ struct mqtt_link {
 	int version, keepalive_s, will_qos;
 	bool clean_session;
 	char *will_topic, *will_payload, *username, *password;
-	const MQTTAsync_SSLOptions *ssl;
+	char *ca_file, *ca_dir, *cert_file, *key_file, *proxy;
+	bool tls;
+	MQTTAsync_SSLOptions ssl;    /* given to Paho on every connect, when tls */
+	struct tls_probe *probe;     /* when tls */
+
+	/* OpenSSL's last reason, from Paho's thread (on_ssl_error). */
+	pthread_mutex_t ssl_error_lock;
+	char ssl_error[128];
 
 	enum mqtt_link_state state;
 	int backoff_ms;
 	unsigned random_state;       /* for jitter: rand_r's */
-	bool reported_down;          /* the outage was logged */
+	bool reported_down;          /* the outage was logged (or waits for the probe) */
+	int reported_cause;          /* the broker's refusal code logged last; 0: it did not answer */
+	bool probing;                /* the outage's line waits for the probe */
+	char pending[BRIDGE_TEXT_SIZE + 160];   /* what to say if the probe finds nothing */
 	uint64_t ups;
 	char server[256];
 };
@@ -59,18 +72,129 @@ static void link_wait(struct mqtt_link *link)
 	                                                                   : link->backoff_ms * 2;
 }
 
-static void link_failed(struct mqtt_link *link, const char *reason)
+static void report_down(struct mqtt_link *link, const char *reason, bool serious)
 {
-	/* Once per outage, not once per try. */
-	if (!link->reported_down)
-		log_warning("mqtt: cannot connect to %s: %s; trying again every few seconds, "
-		            "messages are kept meanwhile", link->uri_count > 1 ? "any broker" : link->uris[0], reason);
+	const char *where = link->uri_count > 1 ? "any broker" : link->uris[0];
+	if (serious)
+		log_error("mqtt: cannot connect to %s: %s; trying again every few seconds, messages are kept meanwhile",
+		          where, reason);
 	else
+		log_warning("mqtt: cannot connect to %s: %s; trying again every few seconds, messages are kept meanwhile",
+		            where, reason);
+}
+
+/* A broker's CONNACK refusal in words: MQTT 3.1.1 return codes 1 to 5, or
+ * an MQTT 5 reason code. */
+static void describe_refusal(int code, char *text, size_t size)
+{
+	static const char *const v3[] = {
+		[1] = "unacceptable protocol version (see version)",
+		[2] = "client id not accepted (see client_id)",
+		[3] = "server unavailable",
+		[4] = "bad user name or password (see username and password_file)",
+		[5] = "not authorised (see username and password_file)",
+	};
+	if (code >= 1 && code <= 5) {
+		snprintf(text, size, "the broker refused tryggd: %s", v3[code]);
+		return;
+	}
+	const char *hint = code == MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD || code == MQTTREASONCODE_NOT_AUTHORIZED
+	                   ? " (see username and password_file)"
+	                   : code == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ? " (see version)" : "";
+	snprintf(text, size, "the broker refused tryggd: %s%s", MQTTReasonCode_toString((enum MQTTReasonCodes)code),
+	         hint);
+}
+
+/* Paho's reason, with OpenSSL's when it gave one. */
+static void describe_failure(struct mqtt_link *link, const struct bridge_event *event, char *text, size_t size)
+{
+	if (event->code > 0) {
+		describe_refusal(event->code, text, size);
+		return;
+	}
+	char ssl_error[sizeof(link->ssl_error)];
+	pthread_mutex_lock(&link->ssl_error_lock);
+	memcpy(ssl_error, link->ssl_error, sizeof(ssl_error));
+	pthread_mutex_unlock(&link->ssl_error_lock);
+	if (ssl_error[0])
+		snprintf(text, size, "%s (TLS: %s)", event->text[0] ? event->text : "failed", ssl_error);
+	else
+		snprintf(text, size, "%s", event->text[0] ? event->text : "failed");
+}
+
+/* Once per outage, not once per try; again when the cause changes between
+ * no answer and a refusal. */
+static void link_failed(struct mqtt_link *link, const struct bridge_event *event)
+{
+	char reason[sizeof(link->pending)];
+	describe_failure(link, event, reason, sizeof(reason));
+	int cause = event->code > 0 ? event->code : 0;
+	if (link->reported_down && cause == link->reported_cause) {
 		log_debug("mqtt: still cannot connect: %s", reason);
+	} else if (cause == 0 && link->tls && !link->proxy && link->probe) {
+		/* Paho's words for a TLS failure say too little: the line
+		 * waits for the probe (on_probe_done). */
+		snprintf(link->pending, sizeof(link->pending), "%s", reason);
+		if (!tls_probe_running(link->probe)) {
+			struct tls_probe_settings settings = {
+				.uris = (const char *const *)link->uris,
+				.uri_count = link->uri_count,
+				.ca_file = link->ca_file,
+				.ca_dir = link->ca_dir,
+				.cert_file = link->cert_file,
+				.key_file = link->key_file,
+				.verify = link->ssl.enableServerCertAuth,
+			};
+			link->probing = tls_probe_start(link->probe, &settings) == 0;
+		}
+		if (!link->probing)
+			report_down(link, reason, false);
+		log_debug("mqtt: cannot connect: %s", reason);
+	} else {
+		report_down(link, reason, cause != 0);
+	}
 	link->reported_down = true;
+	link->reported_cause = cause;
 	if (link->events.down)
 		link->events.down(link->events.userdata);
 	link_wait(link);
+}
+
+static void on_probe_done(void *userdata, const struct tls_finding *finding)
+{
+	struct mqtt_link *link = userdata;
+	bool waiting = link->probing;
+	link->probing = false;
+	/* Connected meanwhile, or on the way out: nothing to say. */
+	if (!waiting || link->state == MQTT_LINK_UP || link->state == MQTT_LINK_STOPPED)
+		return;
+	if (finding->text[0])
+		report_down(link, finding->text, finding->configuration);
+	else
+		report_down(link, link->pending, false);
+}
+
+/* Paho's thread: OpenSSL's error lines, "…:error:0A000086:SSL
+ * routines:FUNCTION:REASON:FILE:LINE:", of which the reason is kept. */
+static int on_ssl_error(const char *line, size_t length, void *userdata)
+{
+	struct mqtt_link *link = userdata;
+	char copy[512];
+	snprintf(copy, sizeof(copy), "%.*s", (int)length, line);
+	char *field = strstr(copy, ":error:");
+	for (int skip = 0; field && skip < 4; skip++)
+		field = strchr(field + 1, ':');
+	if (!field)
+		return 0;
+	field++;
+	field[strcspn(field, ":\n")] = '\0';
+	for (char *p = field; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = '?';
+	pthread_mutex_lock(&link->ssl_error_lock);
+	snprintf(link->ssl_error, sizeof(link->ssl_error), "%s", field);
+	pthread_mutex_unlock(&link->ssl_error_lock);
+	return 0;
 }
 
 static void link_connect(struct mqtt_link *link)
@@ -99,7 +223,10 @@ static void link_connect(struct mqtt_link *link)
 	chosen->will = &will;
 	chosen->username = link->username;
 	chosen->password = link->password;
-	chosen->ssl = (MQTTAsync_SSLOptions *)link->ssl;
+	chosen->ssl = link->tls ? &link->ssl : NULL;
+	/* Paho speaks plain HTTP CONNECT to the proxy for both. */
+	chosen->httpProxy = link->proxy;
+	chosen->httpsProxy = link->proxy;
 	chosen->serverURIs = link->uris;
 	chosen->serverURIcount = (int)link->uri_count;
 	/* Every connect is ours (see mqtt_link.h). */
@@ -107,10 +234,16 @@ static void link_connect(struct mqtt_link *link)
 	chosen->connectTimeout = CONNECT_TIMEOUT_S;
 	chosen->context = link->bridge;
 
+	pthread_mutex_lock(&link->ssl_error_lock);
+	link->ssl_error[0] = '\0';
+	pthread_mutex_unlock(&link->ssl_error_lock);
 	link->state = MQTT_LINK_CONNECTING;
 	int rc = MQTTAsync_connect(link->client, chosen);
-	if (rc != MQTTASYNC_SUCCESS)
-		link_failed(link, MQTTAsync_strerror(rc));
+	if (rc != MQTTASYNC_SUCCESS) {
+		struct bridge_event failed = { .kind = BRIDGE_CONNECT_FAILED, .code = rc };
+		snprintf(failed.text, sizeof(failed.text), "%s", MQTTAsync_strerror(rc));
+		link_failed(link, &failed);
+	}
 }
 
 void mqtt_link_on_event(struct mqtt_link *link, const struct bridge_event *event)
@@ -124,17 +257,22 @@ void mqtt_link_on_event(struct mqtt_link *link, const struct bridge_event *event
 		link->state = MQTT_LINK_UP;
 		link->backoff_ms = MQTT_LINK_BACKOFF_MIN_MS;
 		link->reported_down = false;
+		link->reported_cause = 0;
+		link->probing = false;
 		if (link->ups++ > 0)
 			log_info("mqtt: connected again, to %s", event->text[0] ? event->text : link->uris[0]);
 		else
 			log_info("mqtt: connected to %s", event->text[0] ? event->text : link->uris[0]);
+		if (link->tls && !link->ssl.enableServerCertAuth)
+			log_warning("mqtt: the broker's certificate was not verified (verify = no): whoever sits between "
+			            "can read and change what is sent");
 		snprintf(link->server, sizeof(link->server), "%s", event->text[0] ? event->text : link->uris[0]);
 		if (link->events.up)
 			link->events.up(link->events.userdata, link->server);
 		break;
 	case BRIDGE_CONNECT_FAILED:
 		if (link->state == MQTT_LINK_CONNECTING)
-			link_failed(link, event->text);
+			link_failed(link, event);
 		break;
 	case BRIDGE_LOST:
 		if (link->state != MQTT_LINK_UP)
@@ -179,13 +317,36 @@ int mqtt_link_new(sd_event *event, MQTTAsync client, struct mqtt_bridge *bridge,
 	link->keepalive_s = options->keepalive_s;
 	link->clean_session = options->clean_session;
 	link->will_qos = options->will_qos;
-	link->ssl = options->ssl;
+	link->tls = options->tls;
+	pthread_mutex_init(&link->ssl_error_lock, NULL);
 	link->backoff_ms = MQTT_LINK_BACKOFF_MIN_MS;
 	link->random_state = (unsigned)getpid() ^ (unsigned)time(NULL);
 	link->will_topic = copy_or_null(options->will_topic, &failed);
 	link->will_payload = copy_or_null(options->will_payload, &failed);
 	link->username = copy_or_null(options->username, &failed);
 	link->password = copy_or_null(options->password, &failed);
+	link->proxy = copy_or_null(options->proxy, &failed);
+	if (link->tls) {
+		link->ca_file = copy_or_null(options->ca_file, &failed);
+		link->ca_dir = copy_or_null(options->ca_dir, &failed);
+		link->cert_file = copy_or_null(options->cert_file, &failed);
+		link->key_file = copy_or_null(options->key_file, &failed);
+		link->ssl = (MQTTAsync_SSLOptions)MQTTAsync_SSLOptions_initializer;
+		link->ssl.trustStore = link->ca_file;       /* both NULL: OpenSSL's default paths */
+		link->ssl.CApath = link->ca_dir;
+		link->ssl.keyStore = link->cert_file;
+		link->ssl.privateKey = link->key_file;
+		link->ssl.enableServerCertAuth = options->verify;
+		link->ssl.verify = options->verify;         /* the host name, after the handshake */
+		link->ssl.ssl_error_cb = on_ssl_error;
+		link->ssl.ssl_error_context = link;
+		if (!failed) {
+			r = tls_probe_new(event, on_probe_done, link, &link->probe);
+			if (r < 0)
+				goto fail;
+			r = -ENOMEM;
+		}
+	}
 	link->uris = calloc(options->uri_count + 1, sizeof(*link->uris));
 	if (failed || !link->uris || options->uri_count == 0)
 		goto fail;
@@ -211,6 +372,7 @@ void mqtt_link_free(struct mqtt_link *link)
 {
 	if (!link)
 		return;
+	tls_probe_free(link->probe);
 	sd_event_source_disable_unref(link->timer);
 	sd_event_unref(link->event);
 	for (size_t i = 0; i < link->uri_count; i++)
@@ -219,6 +381,12 @@ void mqtt_link_free(struct mqtt_link *link)
 	free(link->will_topic);
 	free(link->will_payload);
 	free(link->username);
+	free(link->proxy);
+	free(link->ca_file);
+	free(link->ca_dir);
+	free(link->cert_file);
+	free(link->key_file);
+	pthread_mutex_destroy(&link->ssl_error_lock);
 	if (link->password) {
 		/* Not left behind in freed memory. */
 		explicit_bzero(link->password, strlen(link->password));
@@ -231,7 +399,8 @@ void mqtt_link_start(struct mqtt_link *link)
 {
 	if (link->state != MQTT_LINK_IDLE)
 		return;
-	log_info("mqtt: connecting to %s%s", link->uris[0], link->uri_count > 1 ? " (and the others listed)" : "");
+	log_info("mqtt: connecting to %s%s%s%s", link->uris[0], link->uri_count > 1 ? " (and the others listed)" : "",
+	         link->proxy ? " through the HTTP proxy " : "", link->proxy ? link->proxy : "");
 	link_connect(link);
 }
 

@@ -15,11 +15,25 @@
  * that starts at BACKOFF_MIN, doubles up to BACKOFF_MAX and is spread by
  * ±20 % jitter, so a fleet does not knock on a restarted broker all at
  * once, and so a broker back from maintenance is tried again within
- * seconds.  A state change is logged once, not every try.
+ * seconds.  A state change is logged once, not every try: one line when
+ * an outage starts, and one more only if its cause changes between the
+ * broker being unreachable and the broker refusing tryggd (and from one
+ * refusal to another).  A broker's refusal, and a TLS problem a person must
+ * fix, is an error; a broker that does not answer is a warning.
+ *
+ * TLS: the link gives Paho the CA, the client certificate and the verify
+ * switch on every connect.  Paho names a TLS failure vaguely (see
+ * mqtt_tls_probe.h), so the outage's line waits for the probe to say what
+ * is wrong, unless a proxy stands between.  With verify off, every connect
+ * logs a warning.
+ *
+ * Proxy: the one in the options, or none.  (Paho would otherwise read
+ * http_proxy or https_proxy from the environment: the owner removes them,
+ * see mqtt.c.)
  *
  * The link borrows the loop, the Paho handle and the bridge (whose
  * connection events the owner passes to mqtt_link_on_event); it copies the
- * options it is given. */
+ * options it is given, and zeroes its copy of the password when freed. */
 #ifndef TRYGGD_MQTT_LINK_H
 #define TRYGGD_MQTT_LINK_H
 
@@ -48,7 +62,13 @@ struct mqtt_link_options {
 	int will_qos;
 	const char *username;        /* NULL: none */
 	const char *password;        /* NULL: none; never logged */
-	const MQTTAsync_SSLOptions *ssl;   /* NULL: no TLS; borrowed for the link's life */
+	bool tls;                    /* the URIs are ssl, mqtts or wss; then: */
+	const char *ca_file;         /*   NULL, with ca_dir NULL: the system's store */
+	const char *ca_dir;
+	const char *cert_file;       /*   NULL: no client certificate */
+	const char *key_file;        /*   NULL: in cert_file */
+	bool verify;                 /*   the broker's certificate and host name */
+	const char *proxy;           /* HOST:PORT of an HTTP CONNECT proxy, or NULL */
 };
 
 struct mqtt_link_events {
