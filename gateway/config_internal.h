@@ -12,6 +12,7 @@
  *                     and relative paths;
  *   config_gateway.c  pass 2 for [gateway] and [simulation];
  *   config_outputs.c  pass 2 for [mqtt] and [influx];
+ *   config_mqtt_security.c  [mqtt]'s credentials, TLS and proxy;
  *   config_sensor.c   pass 2 for every [sensor.NAME]: common keys, alert
  *                     thresholds, the driver's check_option()/check_sensor(),
  *                     a lamp's light sensor and what [simulation] asks;
@@ -31,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -140,6 +142,13 @@ char *config_take_path(struct loader *loader, struct raw_section *section, const
 void config_validate_gateway(struct loader *loader, struct config *config);
 void config_validate_simulation(struct loader *loader, struct config *config);
 void config_validate_mqtt(struct loader *loader, struct config *config);
+/* Within [mqtt], once the brokers are known (config_mqtt_security.c):
+ * username, password_file, ca_file, ca_dir, cert_file, key_file, verify
+ * and proxy. */
+void config_validate_mqtt_security(struct loader *loader, struct raw_section *section,
+                                   const struct raw_entry *uri, struct config *config);
+/* Their lines in the --check summary: where the password is, never what. */
+void config_print_mqtt_security(const struct mqtt_config *mqtt, FILE *out);
 void config_validate_influx(struct loader *loader, struct config *config);
 void config_validate_sensors(struct loader *loader, struct config *config);
 

@@ -21,29 +21,24 @@ static const char *check_mqtt_uri(const char *uri)
 {
 	static const struct {
 		const char *name;
-		bool web, tls;
+		bool web;
 	} schemes[] = {
-		{ "tcp", false, false }, { "mqtt", false, false }, { "ssl", false, true },
-		{ "mqtts", false, true }, { "ws", true, false }, { "wss", true, true },
+		{ "tcp", false }, { "mqtt", false }, { "ssl", false }, { "mqtts", false }, { "ws", true }, { "wss", true },
 	};
 	const char *separator = strstr(uri, "://");
 	if (!separator)
 		return "expected SCHEME://HOST:PORT, e.g. tcp://broker.example:1883";
 	size_t scheme_length = (size_t)(separator - uri);
-	bool known = false, web = false, tls = false;
+	bool known = false, web = false;
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		if (strlen(schemes[i].name) == scheme_length && strncmp(uri, schemes[i].name, scheme_length) == 0) {
 			known = true;
 			web = schemes[i].web;
-			tls = schemes[i].tls;
 		}
 	}
 	if (!known)
 		return "the scheme must be tcp, mqtt, ssl, mqtts, ws or wss";
-	/* Without a CA file Paho cannot verify a server, and it says only
-	 * "Invalid (NULL) parameter": refuse plainly instead. */
-	if (tls)
-		return "TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; use tcp, mqtt or ws";
+	/* Whether TLS (ssl, mqtts, wss) can work is config_mqtt_security.c's. */
 
 	const char *host = separator + 3;
 	const char *host_end;
@@ -208,6 +203,7 @@ void config_validate_mqtt(struct loader *loader, struct config *config)
 	struct raw_entry *entry = config_take_required(loader, section, "uri");
 	if (entry)
 		validate_uris(loader, entry, mqtt);
+	config_validate_mqtt_security(loader, section, entry, config);
 
 	entry = config_take(section, "version");
 	if (entry) {

@@ -70,6 +70,7 @@ void config_print_summary(const struct config *config, FILE *out)
 		        (long long)(mqtt->buffer_bytes >> 20));
 		fprintf(out, "            topics %s/%s/%s/... (readings %s)\n", mqtt->topic_prefix, slug, gateway->id,
 		        mqtt->publish_readings ? "published" : "not published, windows only");
+		config_print_mqtt_security(mqtt, out);
 	} else {
 		fprintf(out, "mqtt        off (no [mqtt] section)\n");
 	}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +24,7 @@
 
 #include "config.h"
 #include "driver.h"
+#include "pki.h"
 #include "temp_tree.h"
 
 #ifndef TRYGGD_SOURCE_DIR
@@ -659,8 +661,8 @@ static void test_unknown_key(void **state)
 {
 	struct fixture *fixture = *state;
 	EXPECT_PROBLEMS(fixture, GATEWAY "windw = 60\n" LIGHT_SENSOR, "4: unknown key 'windw' in [gateway]");
-	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nusername = x\n" LIGHT_SENSOR,
-	                "6: unknown key 'username' in [mqtt]");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nuser = x\n" LIGHT_SENSOR,
+	                "6: unknown key 'user' in [mqtt]");
 }
 
 static void test_duplicate_key(void **state)
@@ -876,16 +878,18 @@ static void test_mqtt_uri(void **state)
 	assert_loads(fixture, GATEWAY "[mqtt]\nuri = mqtt://[::1]:1883\n" LIGHT_SENSOR);
 	assert_string_equal(fixture->config.mqtt.uri, "mqtt://[::1]:1883");
 	assert_loads(fixture, GATEWAY "[mqtt]\nuri = ws://broker.example:80/mqtt\n" LIGHT_SENSOR);
-	/* TLS needs settings that do not exist yet: refused, not half done. */
-	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = mqtts://[::1]:8883\n" LIGHT_SENSOR,
-	                "5: uri: TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; "
-	                "use tcp, mqtt or ws, got 'mqtts://[::1]:8883'");
-	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = ssl://broker:8883\n" LIGHT_SENSOR,
-	                "5: uri: TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; "
-	                "use tcp, mqtt or ws, got 'ssl://broker:8883'");
-	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = wss://broker.example:443/mqtt\n" LIGHT_SENSOR,
-	                "5: uri: TLS (ssl, mqtts, wss) is not supported by this version of tryggd yet; "
-	                "use tcp, mqtt or ws, got 'wss://broker.example:443/mqtt'");
+	/* TLS: with no other key, the system's CA store and every check on. */
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = mqtts://[::1]:8883\n" LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.tls);
+	assert_true(fixture->config.mqtt.verify);
+	assert_null(fixture->config.mqtt.ca_file);
+	assert_null(fixture->config.mqtt.ca_dir);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = ssl://broker:8883\n" LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.tls);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = wss://broker.example:443/mqtt\n" LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.tls);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = ws://broker.example:80/mqtt\n" LIGHT_SENSOR);
+	assert_false(fixture->config.mqtt.tls);
 }
 
 /* Several brokers, tried in order; the protocol version, the session, the
@@ -968,6 +972,290 @@ static void test_bad_qos_and_other_mqtt_numbers(void **state)
 	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nqos = 0\npublish_readings = OFF\n" LIGHT_SENSOR);
 	assert_int_equal(fixture->config.mqtt.qos, 0);
 	assert_false(fixture->config.mqtt.publish_readings);
+}
+
+/* ---- [mqtt] credentials, TLS and proxy ---------------------------------- */
+
+/* snprintf that must not cut. */
+static void print_into(char *buffer, size_t size, const char *format, ...) __attribute__((format(printf, 3, 4)));
+static void print_into(char *buffer, size_t size, const char *format, ...)
+{
+	va_list arguments;
+	va_start(arguments, format);
+	int length = vsnprintf(buffer, size, format, arguments);
+	va_end(arguments);
+	assert_true(length >= 0 && (size_t)length < size);
+}
+
+/* The summary --check prints, as one string (the caller frees it). */
+static char *summary_of(struct fixture *fixture)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *stream = open_memstream(&text, &size);
+	assert_non_null(stream);
+	config_print_summary(&fixture->config, stream);
+	assert_int_equal(fclose(stream), 0);
+	return text;
+}
+
+/* fixture's directory / name, in buffer. */
+static const char *in_fixture(struct fixture *fixture, const char *name, char *buffer, size_t size)
+{
+	assert_true(snprintf(buffer, size, "%s/%s", fixture->real_directory, name) < (int)size);
+	return buffer;
+}
+
+static void put_file(struct fixture *fixture, const char *name, const char *text, mode_t mode)
+{
+	char path[PATH_MAX];
+	print_into(path, sizeof(path), "%s/%s", fixture->directory, name);
+	temp_tree_make_parent(path);
+	temp_tree_write(path, text);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+#define TLS_URI "[mqtt]\nuri = ssl://127.0.0.1:8883\n"   /* lines 4-5 */
+#define PASSWORD "correct horse battery staple"
+
+static void test_mqtt_credentials(void **state)
+{
+	struct fixture *fixture = *state;
+	char path[PATH_MAX], other[PATH_MAX];
+	unsetenv("CREDENTIALS_DIRECTORY");
+	put_file(fixture, "mqtt-password", PASSWORD "\n", 0600);
+
+	/* Next to the config. */
+	assert_loads(fixture, GATEWAY TLS_URI "username = mast-7\npassword_file = mqtt-password\n" LIGHT_SENSOR);
+	const struct mqtt_config *mqtt = &fixture->config.mqtt;
+	assert_string_equal(mqtt->username, "mast-7");
+	assert_string_equal(mqtt->password_file, in_fixture(fixture, "mqtt-password", path, sizeof(path)));
+	char *text = summary_of(fixture);
+	print_into(other, sizeof(other), "            user mast-7, password from %s\n", path);
+	assert_non_null(strstr(text, other));
+	assert_null(strstr(text, PASSWORD));
+	free(text);
+
+	/* A user without a password; a password over plain MQTT is said. */
+	assert_loads(fixture, GATEWAY TLS_URI "username = mast-7\n" LIGHT_SENSOR);
+	assert_null(fixture->config.mqtt.password_file);
+	text = summary_of(fixture);
+	assert_non_null(strstr(text, "            user mast-7, no password\n"));
+	free(text);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nusername = u\npassword_file = mqtt-password\n"
+	                      LIGHT_SENSOR);
+	text = summary_of(fixture);
+	assert_non_null(strstr(text, "(sent unencrypted: the broker is not TLS)\n"));
+	free(text);
+	put_file(fixture, "mqtt-password", PASSWORD "\n", 0644);
+	assert_loads(fixture, GATEWAY TLS_URI "username = u\npassword_file = mqtt-password\n" LIGHT_SENSOR);
+	text = summary_of(fixture);
+	assert_non_null(strstr(text, "(readable by every user: chmod o-r)\n"));
+	free(text);
+
+	/* $CREDENTIALS_DIRECTORY first, as systemd's LoadCredential= gives it. */
+	put_file(fixture, "credentials/mqtt-password", "from systemd\n", 0400);
+	print_into(other, sizeof(other), "%s/credentials", fixture->real_directory);
+	setenv("CREDENTIALS_DIRECTORY", other, 1);
+	assert_loads(fixture, GATEWAY TLS_URI "username = u\npassword_file = mqtt-password\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.mqtt.password_file,
+	                    in_fixture(fixture, "credentials/mqtt-password", path, sizeof(path)));
+	/* Not there: the config's directory; in neither: said so. */
+	assert_loads(fixture, GATEWAY TLS_URI "username = u\npassword_file = mqtt-password\n" LIGHT_SENSOR);
+	char expected[PATH_MAX * 3];
+	print_into(expected, sizeof(expected),
+	         "7: password_file: cannot read 'nowhere': not in $CREDENTIALS_DIRECTORY (%s) nor in %s", other,
+	         fixture->real_directory);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "username = u\npassword_file = nowhere\n" LIGHT_SENSOR, expected);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	print_into(expected, sizeof(expected),
+	         "7: password_file: cannot read %s: No such file or directory ($CREDENTIALS_DIRECTORY is not set)",
+	         in_fixture(fixture, "nowhere", path, sizeof(path)));
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "username = u\npassword_file = nowhere\n" LIGHT_SENSOR, expected);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "username = u\npassword_file = /no/such/file\n" LIGHT_SENSOR,
+	                "7: password_file: cannot read /no/such/file: No such file or directory");
+
+	/* What a password file must hold. */
+	put_file(fixture, "empty", "\n", 0600);
+	print_into(expected, sizeof(expected), "7: password_file: %s: empty",
+	         in_fixture(fixture, "empty", path, sizeof(path)));
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "username = u\npassword_file = empty\n" LIGHT_SENSOR, expected);
+	put_file(fixture, "two-lines", "user\n" PASSWORD "\n", 0600);
+	print_into(expected, sizeof(expected),
+	         "7: password_file: %s: more than one line (the file holds the password alone, with at most one "
+	         "newline at its end)", in_fixture(fixture, "two-lines", path, sizeof(path)));
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "username = u\npassword_file = two-lines\n" LIGHT_SENSOR, expected);
+	print_into(expected, sizeof(expected), "7: password_file: %s: Is a directory", fixture->real_directory);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "username = u\npassword_file = .\n" LIGHT_SENSOR, expected);
+
+	/* The rules around it. */
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "password_file = mqtt-password\n" LIGHT_SENSOR,
+	                "6: password_file: needs username (MQTT sends no password without one)");
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "username = u\npassword = " PASSWORD "\n" LIGHT_SENSOR,
+	                "7: password: secrets do not go in the config; put the password in a file of its own and "
+	                "name it with password_file");
+	assert_null(strstr(fixture->errors, PASSWORD));
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "username =\n" LIGHT_SENSOR, "6: username must not be empty");
+}
+
+/* A CA, a client certificate it signs and its key, a key of another, a key
+ * locked by a passphrase, and certificate and key in one file. */
+static void make_pki(struct fixture *fixture)
+{
+	char ca[PATH_MAX], ca_key[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], other[PATH_MAX], other_key[PATH_MAX];
+	char locked[PATH_MAX], locked_cert[PATH_MAX], both[PATH_MAX];
+	in_fixture(fixture, "ca.pem", ca, sizeof(ca));
+	in_fixture(fixture, "ca.key", ca_key, sizeof(ca_key));
+	in_fixture(fixture, "client.pem", cert, sizeof(cert));
+	in_fixture(fixture, "client.key", key, sizeof(key));
+	in_fixture(fixture, "other.pem", other, sizeof(other));
+	in_fixture(fixture, "other.key", other_key, sizeof(other_key));
+	in_fixture(fixture, "locked.pem", locked_cert, sizeof(locked_cert));
+	in_fixture(fixture, "locked.key", locked, sizeof(locked));
+	in_fixture(fixture, "both.pem", both, sizeof(both));
+	pki_make(ca, ca_key, "Test CA", NULL, NULL, NULL);
+	pki_make(cert, key, "mast-7", ca, ca_key, NULL);
+	pki_make(other, other_key, "other", ca, ca_key, NULL);
+	pki_make(locked_cert, locked, "locked", ca, ca_key, "passphrase");
+	pki_join(both, (const char *const[]){ cert, key, NULL });
+}
+
+static void test_mqtt_tls_keys(void **state)
+{
+	struct fixture *fixture = *state;
+	char path[PATH_MAX], expected[PATH_MAX * 3];
+	unsetenv("CREDENTIALS_DIRECTORY");
+	make_pki(fixture);
+
+	assert_loads(fixture, GATEWAY TLS_URI "ca_file = ca.pem\ncert_file = client.pem\nkey_file = client.key\n"
+	                      "verify = yes\n" LIGHT_SENSOR);
+	const struct mqtt_config *mqtt = &fixture->config.mqtt;
+	assert_true(mqtt->tls);
+	assert_true(mqtt->verify);
+	assert_string_equal(mqtt->ca_file, in_fixture(fixture, "ca.pem", path, sizeof(path)));
+	assert_string_equal(mqtt->cert_file, in_fixture(fixture, "client.pem", path, sizeof(path)));
+	assert_string_equal(mqtt->key_file, in_fixture(fixture, "client.key", path, sizeof(path)));
+	char *text = summary_of(fixture);
+	print_into(expected, sizeof(expected),
+	         "            TLS: the broker's certificate and host name checked against %s/ca.pem\n"
+	         "            client certificate %s/client.pem, key %s/client.key\n",
+	         fixture->real_directory, fixture->real_directory, fixture->real_directory);
+	assert_non_null(strstr(text, expected));
+	assert_null(strstr(text, "PRIVATE KEY"));
+	free(text);
+
+	/* The key with the certificate; the key from $CREDENTIALS_DIRECTORY;
+	 * no CA: the system's store; verify off. */
+	assert_loads(fixture, GATEWAY TLS_URI "cert_file = both.pem\nverify = no\n" LIGHT_SENSOR);
+	assert_null(fixture->config.mqtt.key_file);
+	assert_null(fixture->config.mqtt.ca_file);
+	assert_false(fixture->config.mqtt.verify);
+	text = summary_of(fixture);
+	assert_non_null(strstr(text, "            TLS: the broker's certificate is NOT checked (verify = no)\n"));
+	assert_non_null(strstr(text, "/both.pem, key in the same file\n"));
+	free(text);
+	temp_tree_make_directory(in_fixture(fixture, "credentials", path, sizeof(path)));
+	setenv("CREDENTIALS_DIRECTORY", path, 1);
+	pki_join(in_fixture(fixture, "credentials/mast.key", path, sizeof(path)),
+	         (const char *const[]){ in_fixture(fixture, "client.key", expected, sizeof(expected)), NULL });
+	assert_loads(fixture, GATEWAY TLS_URI "cert_file = client.pem\nkey_file = mast.key\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.mqtt.key_file, path);
+	text = summary_of(fixture);
+	assert_non_null(strstr(text, "checked against the system's CA store\n"));
+	free(text);
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	/* A CA directory: only with OpenSSL's hashed names in it. */
+	const char *real = fixture->real_directory;
+	temp_tree_make_directory(in_fixture(fixture, "cas", path, sizeof(path)));
+	print_into(expected, sizeof(expected),
+	         "6: ca_dir: %s/cas holds no certificate under a hashed name such as 9d66eef0.0; run 'openssl rehash' "
+	         "on it", real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "ca_dir = cas\n" LIGHT_SENSOR, expected);
+	pki_join(in_fixture(fixture, "cas/0a1b2c3d.0", path, sizeof(path)),
+	         (const char *const[]){ in_fixture(fixture, "ca.pem", expected, sizeof(expected)), NULL });
+	assert_loads(fixture, GATEWAY TLS_URI "ca_dir = cas\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.mqtt.ca_dir, in_fixture(fixture, "cas", path, sizeof(path)));
+	print_into(expected, sizeof(expected), "6: ca_dir: cannot read %s/nope: No such file or directory", real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "ca_dir = nope\n" LIGHT_SENSOR, expected);
+
+	/* Files that do not hold what they should. */
+	print_into(expected, sizeof(expected), "6: ca_file: %s/client.key holds no PEM certificate "
+	         "(-----BEGIN CERTIFICATE-----)", real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "ca_file = client.key\n" LIGHT_SENSOR, expected);
+	print_into(expected, sizeof(expected), "6: ca_file: cannot read %s/ca.crt: No such file or directory "
+	         "($CREDENTIALS_DIRECTORY is not set)", real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "ca_file = ca.crt\n" LIGHT_SENSOR, expected);
+	print_into(expected, sizeof(expected), "6: cert_file: %s/client.key holds no PEM certificate "
+	         "(-----BEGIN CERTIFICATE-----)", real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "cert_file = client.key\nkey_file = client.key\n" LIGHT_SENSOR,
+	                expected);
+	print_into(expected, sizeof(expected), "7: key_file: %s/ca.pem holds no PEM private key", real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "cert_file = client.pem\nkey_file = ca.pem\n" LIGHT_SENSOR, expected);
+	print_into(expected, sizeof(expected),
+	         "6: cert_file: %s/client.pem holds no private key; name the key's file with key_file", real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "cert_file = client.pem\n" LIGHT_SENSOR, expected);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "key_file = client.key\n" LIGHT_SENSOR,
+	                "6: key_file: needs cert_file, the certificate the key belongs to");
+	print_into(expected, sizeof(expected),
+	         "7: key_file: the key in %s/other.key does not belong to the certificate in %s/client.pem", real, real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "cert_file = client.pem\nkey_file = other.key\n" LIGHT_SENSOR,
+	                expected);
+	print_into(expected, sizeof(expected),
+	         "7: key_file: the key in %s/locked.key is locked by a passphrase; tryggd needs it unlocked (keep it "
+	         "readable only by tryggd, e.g. through LoadCredential=)", real);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "cert_file = locked.pem\nkey_file = locked.key\n" LIGHT_SENSOR,
+	                expected);
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "verify = maybe\n" LIGHT_SENSOR,
+	                "6: verify: expected yes or no, got 'maybe'");
+
+	/* TLS keys with plain brokers, and plain and TLS brokers mixed. */
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nca_file = ca.pem\nverify = no\n" LIGHT_SENSOR,
+	                "6: ca_file: only for brokers reached over TLS (ssl://, mqtts://, wss://), and uri names none",
+	                "7: verify: only for brokers reached over TLS (ssl://, mqtts://, wss://), and uri names none");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = ssl://a:8883, tcp://b:1883\n" LIGHT_SENSOR,
+	                "5: uri: either every broker uses TLS (ssl, mqtts, wss) or none does: a failover to a plain "
+	                "one would send in clear");
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = ssl://a:8883, mqtts://b:8883 wss://c:443/mqtt\n" LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.tls);
+}
+
+static void test_mqtt_proxy(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, GATEWAY TLS_URI LIGHT_SENSOR);
+	assert_null(fixture->config.mqtt.proxy);
+	char *text = summary_of(fixture);
+	assert_non_null(strstr(text, "            no proxy (https_proxy in the environment is not used)\n"));
+	free(text);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = ws://h:80/mqtt\nproxy = none\n" LIGHT_SENSOR);
+	assert_null(fixture->config.mqtt.proxy);
+	text = summary_of(fixture);
+	assert_non_null(strstr(text, "            no proxy (http_proxy in the environment is not used)\n"));
+	free(text);
+
+	assert_loads(fixture, GATEWAY TLS_URI "proxy = proxy.example:3128\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.mqtt.proxy, "proxy.example:3128");
+	text = summary_of(fixture);
+	assert_non_null(strstr(text, "            through the HTTP proxy proxy.example:3128\n"));
+	free(text);
+	assert_loads(fixture, GATEWAY TLS_URI "proxy = http://[::1]:3128/\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.mqtt.proxy, "[::1]:3128");
+
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "proxy = https://p:1\n" LIGHT_SENSOR,
+	                "6: proxy: expected HOST:PORT or http://HOST:PORT (tryggd asks the proxy with a plain HTTP "
+	                "CONNECT), got 'https://p:1'");
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "proxy = http://u:" PASSWORD "@p:1\n" LIGHT_SENSOR,
+	                "6: proxy: a user name or password in the proxy's address is not supported (secrets do not go "
+	                "in the config)");
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "proxy = p\n" LIGHT_SENSOR,
+	                "6: proxy: missing port, e.g. proxy.example:3128, got 'p'");
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "proxy = p:0\n" LIGHT_SENSOR,
+	                "6: proxy: the port must be from 1 to 65535, got 'p:0'");
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "proxy = p:80x\n" LIGHT_SENSOR,
+	                "6: proxy: unexpected text after the port, got 'p:80x'");
+	EXPECT_PROBLEMS(fixture, GATEWAY TLS_URI "proxy = :80\n" LIGHT_SENSOR,
+	                "6: proxy: expected HOST:PORT or http://HOST:PORT, got ':80'");
 }
 
 /* ---- [influx] ---------------------------------------------------------- */
@@ -1156,6 +1444,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mqtt_session_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_topic_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_qos_and_other_mqtt_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mqtt_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mqtt_tls_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mqtt_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_influx_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensor_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensor_type, setup, teardown),
