@@ -18,6 +18,7 @@ typedef int (*ctl_command)(int argc, char *argv[]);
 
 /* The subcommands of this version (one file each). */
 int ctl_probe(int argc, char *argv[]);
+int ctl_watch(int argc, char *argv[]);
 
 /* "tryggctl COMMAND: message" on stderr ("tryggctl: message" when command
  * is NULL, for the program itself). */

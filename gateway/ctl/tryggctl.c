@@ -18,7 +18,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "probe", "list the sensors this board has, with config sections to paste", ctl_probe },
-	{ "watch", "live view of a gateway's MQTT traffic", NULL },
+	{ "watch", "live view of a gateway's MQTT traffic", ctl_watch },
 	{ "report", "trend report from the store (HTML, or --format csv)", NULL },
 	{ "setup-influx", "create the database, retention and downsampling in InfluxDB", NULL },
 };

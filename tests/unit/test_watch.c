@@ -2,9 +2,16 @@
  * without a broker: the reading numbers (watch_seq.c), every kind of
  * message as the lines a technician reads (watch_view.c), the summary,
  * one message as a line of JSON, and how times, spans and numbers are
- * printed (watch_text.c).
+ * printed (watch_text.c); then the command line through the built program
+ * (TRYGGCTL_PATH, given by tests/CMakeLists.txt), up to the point where it
+ * would need a broker that answers.
  *
  * Times are printed in the local time zone: the tests run in UTC. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,10 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "temp_tree.h"
 #include "timefmt.h"
 #include "watch.h"
 #include "watch_internal.h"
@@ -522,6 +533,155 @@ static void test_formats(void **state)
 	assert_false(watch_utf8_valid("\xf4\x90\x80\x80", 4));  /* above U+10FFFF */
 }
 
+/* ---- the command line, through the built program ------------------------------------ */
+
+struct run {
+	int status;
+	char *out, *err;
+};
+
+static char *read_whole(const char *path)
+{
+	FILE *file = fopen(path, "rb");
+	assert_non_null(file);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *copy = open_memstream(&text, &size);
+	int c;
+	while ((c = fgetc(file)) != EOF)
+		fputc(c, copy);
+	fclose(file);
+	fclose(copy);
+	return text;
+}
+
+static void run_watch(const char *folder, const char *const arguments[], struct run *run)
+{
+	char out_path[PATH_MAX], err_path[PATH_MAX];
+	const char *argv[24] = { "tryggctl", "watch" };
+	size_t count = 2;
+	for (size_t i = 0; arguments[i]; i++) {
+		assert_true(count < 23);
+		argv[count++] = arguments[i];
+	}
+	argv[count] = NULL;
+	snprintf(out_path, sizeof(out_path), "%s/stdout", folder);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", folder);
+	fflush(NULL);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int none = open("/dev/null", O_RDONLY);
+		if (out < 0 || err < 0 || none < 0 || chdir(folder) != 0 || dup2(none, 0) < 0 || dup2(out, 1) < 0 ||
+		    dup2(err, 2) < 0)
+			_exit(126);
+		execv(TRYGGCTL_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	run->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	run->out = read_whole(out_path);
+	run->err = read_whole(err_path);
+}
+
+static void run_free(struct run *run)
+{
+	free(run->out);
+	free(run->err);
+}
+
+static void assert_refused(const char *folder, const char *const arguments[], int status, const char *message)
+{
+	struct run run;
+	run_watch(folder, arguments, &run);
+	if (run.status != status || !strstr(run.err, message))
+		fail_msg("exit %d, expected %d; stderr:\n%s\n(expected to contain: %s)", run.status, status, run.err, message);
+	assert_string_equal(run.out, "");
+	run_free(&run);
+}
+
+/* A port on the loopback that nobody listens on (for the moment). */
+static int closed_port(void)
+{
+	int sock = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t size = sizeof(address);
+	assert_true(sock >= 0);
+	assert_int_equal(bind(sock, (struct sockaddr *)&address, sizeof(address)), 0);
+	assert_int_equal(getsockname(sock, (struct sockaddr *)&address, &size), 0);
+	close(sock);
+	return ntohs(address.sin_port);
+}
+
+static void test_command_line(void **state)
+{
+	(void)state;
+	char folder[64], path[128], uri[64];
+	assert_non_null(temp_tree_make(folder, sizeof(folder), "/tmp/test_watch_XXXXXX"));
+	struct run run;
+
+	run_watch(folder, (const char *const[]){ "--help", NULL }, &run);
+	assert_int_equal(run.status, 0);
+	assert_true(strncmp(run.out, "Usage: tryggctl watch -c FILE", strlen("Usage: tryggctl watch -c FILE")) == 0);
+	assert_non_null(strstr(run.out, "\nExit status: 0 stopped"));
+	run_free(&run);
+
+	assert_refused(folder, (const char *const[]){ NULL }, 64, "give -c FILE, or --uri, --district and --gateway");
+	assert_refused(folder, (const char *const[]){ "--uri", "tcp://127.0.0.1:1", "--district", "arby", NULL }, 64,
+	               "give -c FILE, or --uri, --district and --gateway");
+	assert_refused(folder, (const char *const[]){ "-c", "x.conf", "--uri", "tcp://127.0.0.1:1", NULL }, 64,
+	               "not both");
+	assert_refused(folder, (const char *const[]){ "-c", "x.conf", "--count", "0", NULL }, 64,
+	               "--count needs a whole number from 1, got '0'");
+	assert_refused(folder, (const char *const[]){ "-c", "x.conf", "--timeout", "soon", NULL }, 64,
+	               "--timeout needs a time");
+	assert_refused(folder, (const char *const[]){ "-c", "x.conf", "--follow", NULL }, 64, "unknown option --follow");
+	assert_refused(folder, (const char *const[]){ "-c", NULL }, 64, "option -c needs a value");
+	assert_refused(folder, (const char *const[]){ "-c", "x.conf", "extra", NULL }, 64, "unexpected argument 'extra'");
+	assert_refused(folder, (const char *const[]){ "--uri", "broker", "--district", "arby", "--gateway", "g", NULL },
+	               64, "--uri needs SCHEME://HOST:PORT");
+	assert_refused(folder,
+	               (const char *const[]){ "--uri", "tcp://127.0.0.1:1", "--district", "arby", "--gateway", "a/b", NULL },
+	               64, "must each give a topic level");
+	assert_refused(folder,
+	               (const char *const[]){ "--uri", "tcp://127.0.0.1:1", "--district", "arby", "--gateway", "g",
+	                                      "--prefix", "x/#", NULL },
+	               64, "must each give a topic level");
+
+	/* The configuration, as tryggd reads it. */
+	assert_refused(folder, (const char *const[]){ "-c", "missing.conf", NULL }, 66, "missing.conf");
+	snprintf(path, sizeof(path), "%s/bad.conf", folder);
+	temp_tree_write(path, "[gateway]\nid = bad id\ndistrict = Årby\n");
+	assert_refused(folder, (const char *const[]){ "-c", "bad.conf", NULL }, 78, "bad.conf:2:");
+	snprintf(path, sizeof(path), "%s/quiet.conf", folder);
+	temp_tree_write(path, "[gateway]\nid = quiet\ndistrict = Årby\n[sensor.door]\ntype = footfall\ndriver = sim\n");
+	assert_refused(folder, (const char *const[]){ "-c", "quiet.conf", NULL }, 78, "has no [mqtt] section");
+
+	/* A broker that is not there: said at once, not waited for. */
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", closed_port());
+	time_t start = time(NULL);
+	assert_refused(folder,
+	               (const char *const[]){ "--uri", uri, "--district", "Årby", "--gateway", "arby-01", "--timeout",
+	                                      "20", NULL },
+	               69, "cannot connect to the broker");
+	assert_true(time(NULL) - start < 15);
+	snprintf(path, sizeof(path), "%s/gone.conf", folder);
+	FILE *file = fopen(path, "w");
+	assert_non_null(file);
+	fprintf(file, "[gateway]\nid = arby-01\ndistrict = Årby\n[mqtt]\nuri = %s\ntopic_prefix = t/x\n"
+	        "[sensor.door]\ntype = footfall\ndriver = sim\n", uri);
+	fclose(file);
+	run_watch(folder, (const char *const[]){ "-c", "gone.conf", NULL }, &run);
+	assert_int_equal(run.status, 69);
+	assert_non_null(strstr(run.err, "watching t/x/arby/arby-01/# on tcp://127.0.0.1:"));
+	run_free(&run);
+
+	assert_int_equal(temp_tree_remove(folder), 0);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -537,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_view_colour),
 		cmocka_unit_test(test_json_lines),
 		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_command_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
