@@ -1,4 +1,5 @@
-/* lineproto.c — InfluxDB line protocol for closed windows (see lineproto.h).
+/* lineproto.c — InfluxDB line protocol for closed windows and the gateway's
+ * own figures (see lineproto.h).
  *
  * How tag values are escaped, and why: tested against a real influxd 1.6.7
  * (HTTP /write, precision=s, read back with SELECT and SHOW TAG VALUES).
@@ -169,12 +170,14 @@ static void writer_append_field(struct line_writer *writer, const struct window_
 	}
 }
 
-int lineproto_window(const struct identity *id, const char *sensor,
-                     const struct window_result *w, char *out, size_t out_size)
+/* measurement,district=…,gateway=…[,sensor=…][,site=…] FIELDS START_S */
+static int lineproto_point(const char *measurement, const struct identity *id, const char *sensor,
+                           const struct window_field *fields, size_t count, int64_t start_ms,
+                           char *out, size_t out_size)
 {
 	struct line_writer writer = { .out = out, .size = out_size, .length = 0 };
 
-	writer_append_text(&writer, sensor_type_name(w->type));
+	writer_append_text(&writer, measurement);
 	/* Tags in key order: the server sorts them anyway, but sorted input
 	 * spares it the work on every point. */
 	writer_append_tag(&writer, "district", id->district);
@@ -182,15 +185,29 @@ int lineproto_window(const struct identity *id, const char *sensor,
 	writer_append_tag(&writer, "sensor", sensor);
 	writer_append_tag(&writer, "site", id->site);
 
-	struct window_field fields[WINDOW_FIELDS_MAX];
-	size_t count = window_fields(w, fields);
 	for (size_t i = 0; i < count; i++)
 		writer_append_field(&writer, &fields[i], i == 0);
 
 	/* The store writer sends precision=s. */
-	int64_t start_s = w->start_ms / 1000 - (w->start_ms % 1000 < 0);
+	int64_t start_s = start_ms / 1000 - (start_ms % 1000 < 0);
 	writer_printf(&writer, " %" PRId64 "\n", start_s);
 	return writer_finish(&writer);
+}
+
+int lineproto_window(const struct identity *id, const char *sensor,
+                     const struct window_result *w, char *out, size_t out_size)
+{
+	struct window_field fields[WINDOW_FIELDS_MAX];
+	size_t count = window_fields(w, fields);
+	return lineproto_point(sensor_type_name(w->type), id, sensor, fields, count, w->start_ms, out, out_size);
+}
+
+int lineproto_gateway(const struct identity *id, int64_t start_ms, const struct health *health,
+                      char *out, size_t out_size)
+{
+	struct window_field fields[HEALTH_FIELDS_MAX];
+	size_t count = health_fields(health, fields);
+	return lineproto_point("gateway", id, NULL, fields, count, start_ms, out, out_size);
 }
 
 bool lineproto_tag_value_exact(const char *text)

@@ -2,7 +2,9 @@
  *
  * One point per sensor per window: measurement = the sensor type; tags
  * district, site (when set), gateway, sensor; fields per CONTRACT.md plus
- * coverage; timestamp = window start in seconds.  Every tag value is escaped
+ * coverage; timestamp = window start in seconds.  And one point per window
+ * for the gateway itself: measurement `gateway`, the same tags but sensor,
+ * the fields of health_fields() (health.h).  Every tag value is escaped
  * per the line-protocol rules so that no value can forge or break a point.
  * The caller owns the buffer. */
 #ifndef TRYGGD_LINEPROTO_H
@@ -10,7 +12,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "health.h"
 #include "identity.h"
 #include "window.h"
 
@@ -18,6 +22,11 @@
  * the NUL), or -ENOSPC when out_size is too small. */
 int lineproto_window(const struct identity *id, const char *sensor,
                      const struct window_result *w, char *out, size_t out_size);
+
+/* The gateway's own figures as one point of measurement `gateway`, at
+ * start_ms (a window start); as lineproto_window() otherwise. */
+int lineproto_gateway(const struct identity *id, int64_t start_ms, const struct health *health,
+                      char *out, size_t out_size);
 
 /* Escape a tag key, tag value or field key for InfluxDB 1.x: comma, '=' and
  * space get a backslash; a backslash is written as it is, since 1.x does not

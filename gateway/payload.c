@@ -2,7 +2,8 @@
  * CONTRACT.md).  Objects and strings go through cJSON, so no district or
  * site, however hostile, can break out of its string.  The window payload
  * carries the same fields and values as the store point (lineproto.c), so a
- * subscriber and a store query see the same window.
+ * subscriber and a store query see the same window; the health payload
+ * carries the fields of the store's gateway point (health.h) likewise.
  *
  * Numbers are handed to cJSON already printed (cJSON_AddRawToObject):
  * cJSON's own printer tries 15 digits and keeps them when they read back
@@ -74,6 +75,17 @@ static void add_time(struct json_builder *json, const char *key, int64_t t_ms)
 	add_string(json, key, text);
 }
 
+/* The fields of a store point (window_fields(), health_fields()), in order. */
+static void add_fields(struct json_builder *json, const struct window_field *fields, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (fields[i].kind == WINDOW_FIELD_INTEGER)
+			add_integer(json, fields[i].key, fields[i].integer);
+		else
+			add_number(json, fields[i].key, fields[i].number);
+	}
+}
+
 static void add_identity(struct json_builder *json, const struct identity *id, const char *sensor,
                          enum sensor_type type)
 {
@@ -127,13 +139,23 @@ char *payload_window(const struct identity *id, const char *sensor, const struct
 	add_identity(&json, id, sensor, w->type);
 	/* Exactly the fields of the store point, with the same values. */
 	struct window_field fields[WINDOW_FIELDS_MAX];
-	size_t count = window_fields(w, fields);
-	for (size_t i = 0; i < count; i++) {
-		if (fields[i].kind == WINDOW_FIELD_INTEGER)
-			add_integer(&json, fields[i].key, fields[i].integer);
-		else
-			add_number(&json, fields[i].key, fields[i].number);
-	}
+	add_fields(&json, fields, window_fields(w, fields));
+	return builder_finish(&json);
+}
+
+char *payload_health(const struct identity *id, int64_t ts_ms, const struct health *health)
+{
+	struct json_builder json;
+	if (!builder_begin(&json))
+		return NULL;
+	add_time(&json, "ts", ts_ms);
+	add_string(&json, "gateway", id->gateway);
+	add_string(&json, "district", id->district);
+	if (id->site != NULL)
+		add_string(&json, "site", id->site);
+	/* Exactly the fields of the store's gateway point. */
+	struct window_field fields[HEALTH_FIELDS_MAX];
+	add_fields(&json, fields, health_fields(health, fields));
 	return builder_finish(&json);
 }
 

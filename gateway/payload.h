@@ -8,6 +8,7 @@
 
 #include "sensor_type.h"
 #include "alert.h"
+#include "health.h"
 #include "identity.h"
 #include "reading.h"
 #include "window.h"
@@ -20,6 +21,9 @@ char *payload_window(const struct identity *id, const char *sensor, const struct
  * with ts and the sensor's identity. */
 char *payload_alert(const struct identity *id, const char *sensor, enum sensor_type type,
                     const struct alerts *alerts, int64_t ts_ms);
+/* The gateway's own figures for its health topic: ts, the gateway's
+ * identity (gateway, district, site where set), then health_fields(). */
+char *payload_health(const struct identity *id, int64_t ts_ms, const struct health *health);
 /* {"state":"online","version":…,"ts":…} or, with ts_ms < 0, {"state":"offline"} */
 char *payload_status(const char *state, const char *version, int64_t ts_ms);
 

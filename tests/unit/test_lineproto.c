@@ -281,6 +281,40 @@ static void test_lamp_line(void **state)
 	            "on_s=45i,fault_s=15i,samples=9i,coverage=0.75 -2\n");
 }
 
+/* The gateway's own point: measurement gateway, no sensor tag, the fields
+ * of health_fields() as integers, at the window start. */
+static void test_gateway_line(void **state)
+{
+	(void)state;
+	struct identity id = { .gateway = "gw-01", .district = "Årby", .site = "Torget 3, ingång=öst" };
+	struct health health = {
+		.readings = 1234, .published = 1300, .buffered = 2, .dropped = 3, .lost = 4, .reconnects = 5,
+		.spooled = 6, .sent = 7, .problems = 1, .uptime_s = 3600, .memory = INT64_C(5431296),
+	};
+	char out[512];
+	const char *expected =
+		"gateway,district=Årby,gateway=gw-01,site=Torget\\ 3\\,\\ ingång\\=öst "
+		"readings=1234i,published=1300i,buffered=2i,dropped=3i,lost=4i,reconnects=5i,spooled=6i,sent=7i,"
+		"problems=1i,uptime_s=3600i,memory=5431296i 1793599200\n";
+	int length = lineproto_gateway(&id, INT64_C(1793599200000), &health, out, sizeof(out));
+	assert_int_equal(length, (int)strlen(expected));
+	assert_string_equal(out, expected);
+
+	/* no site, memory unknown (left out), a huge counter clamped */
+	id.site = NULL;
+	health = (struct health){ .sent = UINT64_MAX, .uptime_s = 59, .memory = -1 };
+	expected = "gateway,district=Årby,gateway=gw-01 readings=0i,published=0i,buffered=0i,dropped=0i,lost=0i,"
+	           "reconnects=0i,spooled=0i,sent=9223372036854775807i,problems=0i,uptime_s=59i -60\n";
+	length = lineproto_gateway(&id, -60000, &health, out, sizeof(out));
+	assert_int_equal(length, (int)strlen(expected));
+	assert_string_equal(out, expected);
+
+	/* too small: nothing half-written */
+	char small[16];
+	assert_int_equal(lineproto_gateway(&id, 0, &health, small, sizeof(small)), -ENOSPC);
+	assert_string_equal(small, "");
+}
+
 struct escape_case {
 	const char *value;
 	const char *escaped;
@@ -440,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_footfall_line),
 		cmocka_unit_test(test_light_line),
 		cmocka_unit_test(test_lamp_line),
+		cmocka_unit_test(test_gateway_line),
 		cmocka_unit_test(test_escape_tag),
 		cmocka_unit_test(test_hostile_tags_read_back),
 		cmocka_unit_test(test_round_trip_exact),

@@ -1,6 +1,7 @@
 /* test_payload.c — the MQTT JSON payloads (payload.c), read back with
  * cJSON_Parse: every field, the keys that must be left out, and hostile
- * strings that must arrive exactly as configured. */
+ * strings that must arrive exactly as configured; and the one list of the
+ * gateway's own figures (health.c) the health payload is written from. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -321,6 +323,75 @@ static void test_status(void **state)
 	free(text);
 }
 
+/* The gateway's own figures: ts, the gateway's identity without a sensor,
+ * then exactly health_fields() in its order, integers whole. */
+static void test_health(void **state)
+{
+	(void)state;
+	struct identity id = { .gateway = "gw-01", .district = "Årby", .site = "Torget 3, ingång=öst" };
+	struct health health = {
+		.readings = 1234, .published = 1300, .buffered = 2, .dropped = 3, .lost = 4, .reconnects = 5,
+		.spooled = 6, .sent = 7, .problems = 1, .uptime_s = 3600, .memory = INT64_C(5431296),
+	};
+	char *text = payload_health(&id, INT64_C(1793599200000), &health);
+	assert_non_null(text);
+	assert_string_equal(text,
+	                    "{\"ts\":\"2026-11-02T06:00:00.000Z\",\"gateway\":\"gw-01\",\"district\":\"Årby\","
+	                    "\"site\":\"Torget 3, ingång=öst\",\"readings\":1234,\"published\":1300,\"buffered\":2,"
+	                    "\"dropped\":3,\"lost\":4,\"reconnects\":5,\"spooled\":6,\"sent\":7,\"problems\":1,"
+	                    "\"uptime_s\":3600,\"memory\":5431296}");
+	free(text);
+
+	/* No site, memory unknown (left out, not 0), a counter past what
+	 * line protocol can hold clamped as in the store point. */
+	id.site = NULL;
+	health = (struct health){ .readings = UINT64_MAX, .memory = -1 };
+	text = payload_health(&id, 0, &health);
+	assert_non_null(text);
+	assert_string_equal(text,
+	                    "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"gateway\":\"gw-01\",\"district\":\"Årby\","
+	                    "\"readings\":9223372036854775807,\"published\":0,\"buffered\":0,\"dropped\":0,\"lost\":0,"
+	                    "\"reconnects\":0,\"spooled\":0,\"sent\":0,\"problems\":0,\"uptime_s\":0}");
+	free(text);
+
+	/* Hostile identities stay inside their strings. */
+	for (size_t i = 0; i < sizeof(hostile_texts) / sizeof(hostile_texts[0]); i++) {
+		struct identity hostile = { .gateway = "g", .district = hostile_texts[i], .site = hostile_texts[i] };
+		cJSON *json = parse_and_free(payload_health(&hostile, 0, &health));
+		assert_string_member(json, "district", hostile_texts[i]);
+		assert_string_member(json, "site", hostile_texts[i]);
+		assert_int_equal(member_count(json), 14);
+		cJSON_Delete(json);
+	}
+}
+
+/* The one list of fields: the JSON and the point both write from it. */
+static void test_health_fields(void **state)
+{
+	(void)state;
+	static const char *const keys[] = { "readings", "published", "buffered", "dropped", "lost", "reconnects",
+	                                    "spooled", "sent", "problems", "uptime_s", "memory" };
+	struct health health = { .readings = 1, .uptime_s = 2, .memory = 3 };
+	struct window_field fields[HEALTH_FIELDS_MAX];
+	size_t count = health_fields(&health, fields);
+	assert_int_equal(count, HEALTH_FIELDS_MAX);
+	for (size_t i = 0; i < count; i++) {
+		assert_string_equal(fields[i].key, keys[i]);
+		assert_int_equal(fields[i].kind, WINDOW_FIELD_INTEGER);
+	}
+	assert_int_equal(fields[0].integer, 1);
+	assert_int_equal(fields[9].integer, 2);
+	assert_int_equal(fields[10].integer, 3);
+	health.memory = -1;
+	assert_int_equal(health_fields(&health, fields), HEALTH_FIELDS_MAX - 1);
+
+	/* This process's resident set: some whole pages, and not absurd. */
+	int64_t memory = health_memory_bytes();
+	assert_true(memory > 0);
+	assert_int_equal(memory % sysconf(_SC_PAGESIZE), 0);
+	assert_true(memory < INT64_C(1) << 40);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +403,8 @@ int main(void)
 		cmocka_unit_test(test_window_lamp),
 		cmocka_unit_test(test_numbers_exact),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_health_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
