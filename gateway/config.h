@@ -67,6 +67,9 @@ struct mqtt_config {
 	bool verify;             /* default true: the broker's certificate and host name are checked */
 	char *proxy;             /* HOST:PORT of an HTTP CONNECT proxy, or NULL: none, whatever
 	                          * http_proxy and https_proxy say */
+	int64_t health_interval_ms;  /* the health topic, every this long (default 60 s; 0 = off) */
+	int64_t status_interval_ms;  /* the retained status said again every this long (default 5 min;
+	                              * 0 = only on connect) */
 };
 
 struct influx_config {

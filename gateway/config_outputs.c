@@ -13,6 +13,7 @@
 #define KIBIBYTE INT64_C(1024)
 #define MEBIBYTE (1024 * KIBIBYTE)
 #define GIBIBYTE (1024 * MEBIBYTE)
+#define PERIOD_MAX_MS (7 * INT64_C(86400000))
 #define CLIENT_ID_CHARACTERS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 /* tcp://host:port and friends, as Paho takes them; ws and wss may add a
@@ -182,6 +183,24 @@ static void validate_topic_prefix(struct loader *loader, const struct raw_entry 
 	}
 }
 
+/* A period of something tryggd says on its own: 0 (off, as zero_means
+ * says), or from 1 s to 7 days, in parse_duration_ms()'s spelling.  A
+ * shorter period would only flood the broker. */
+static void take_period(struct loader *loader, struct raw_section *section, const char *key,
+                        const char *example, const char *zero_means, int64_t *field)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct raw_entry *entry = config_take(section, key);
+	int64_t value;
+	if (!entry)
+		return;
+	if (parse_duration_ms(entry->value, 0, PERIOD_MAX_MS, &value) && (value == 0 || value >= 1000))
+		*field = value;
+	else
+		config_report(loader, entry->line, "%s: expected a time from 1s to 7d such as %s, or 0 %s, got '%s'",
+		              key, example, zero_means, config_shown(entry->value, shown_buffer));
+}
+
 void config_validate_mqtt(struct loader *loader, struct config *config)
 {
 	char shown_buffer[SHOWN_VALUE_SIZE];
@@ -196,6 +215,8 @@ void config_validate_mqtt(struct loader *loader, struct config *config)
 	mqtt->buffer_bytes = 64 * MEBIBYTE;
 	mqtt->version = MQTT_VERSION_3_1_1;
 	mqtt->clean_session = true;
+	mqtt->health_interval_ms = 60 * 1000;
+	mqtt->status_interval_ms = 5 * 60 * 1000;
 	if (!section)
 		return;
 	config->has_mqtt = true;
@@ -256,6 +277,9 @@ void config_validate_mqtt(struct loader *loader, struct config *config)
 	if (entry && !parse_size(entry->value, 64 * KIBIBYTE, 64 * GIBIBYTE, &mqtt->buffer_bytes))
 		config_report(loader, entry->line, "buffer_size: expected a size from 64K to 64G, such as 64M, got '%s'",
 		              config_shown(entry->value, shown_buffer));
+	take_period(loader, section, "health_interval", "60s or 5min", "to turn it off", &mqtt->health_interval_ms);
+	take_period(loader, section, "status_interval", "5min", "to say it only on connect",
+	            &mqtt->status_interval_ms);
 	config_report_unused(loader, section);
 }
 

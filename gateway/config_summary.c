@@ -71,6 +71,14 @@ void config_print_summary(const struct config *config, FILE *out)
 		fprintf(out, "            topics %s/%s/%s/... (readings %s)\n", mqtt->topic_prefix, slug, gateway->id,
 		        mqtt->publish_readings ? "published" : "not published, windows only");
 		config_print_mqtt_security(mqtt, out);
+		if (mqtt->health_interval_ms > 0)
+			fprintf(out, "            health every %g s", (double)mqtt->health_interval_ms / 1000);
+		else
+			fprintf(out, "            health off");
+		if (mqtt->status_interval_ms > 0)
+			fprintf(out, ", status on connect and every %g s\n", (double)mqtt->status_interval_ms / 1000);
+		else
+			fprintf(out, ", status on connect only\n");
 	} else {
 		fprintf(out, "mqtt        off (no [mqtt] section)\n");
 	}

@@ -974,6 +974,78 @@ static void test_bad_qos_and_other_mqtt_numbers(void **state)
 	assert_false(fixture->config.mqtt.publish_readings);
 }
 
+/* health_interval and status_interval: defaults, the duration spellings,
+ * 0, and every way a value is refused. */
+static void test_mqtt_periods(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\n" LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.health_interval_ms == 60000);
+	assert_true(fixture->config.mqtt.status_interval_ms == 300000);
+	/* The same defaults without [mqtt]. */
+	assert_loads(fixture, GATEWAY LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.health_interval_ms == 60000);
+	assert_true(fixture->config.mqtt.status_interval_ms == 300000);
+
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 15min\nstatus_interval = 90\n"
+	                      LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.health_interval_ms == 900000);
+	assert_true(fixture->config.mqtt.status_interval_ms == 90000);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 0\nstatus_interval = 0s\n"
+	                      LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.health_interval_ms == 0);
+	assert_true(fixture->config.mqtt.status_interval_ms == 0);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 1s\nstatus_interval = 7d\n"
+	                      LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.health_interval_ms == 1000);
+	assert_true(fixture->config.mqtt.status_interval_ms == INT64_C(604800000));
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 1500ms\nstatus_interval = 2.5min\n"
+	                      LIGHT_SENSOR);
+	assert_true(fixture->config.mqtt.health_interval_ms == 1500);
+	assert_true(fixture->config.mqtt.status_interval_ms == 150000);
+
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 999ms\nstatus_interval = 0.5s\n" LIGHT_SENSOR,
+	                "6: health_interval: expected a time from 1s to 7d such as 60s or 5min, or 0 to turn it off, "
+	                "got '999ms'",
+	                "7: status_interval: expected a time from 1s to 7d such as 5min, or 0 to say it only on connect, "
+	                "got '0.5s'");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 8d\nstatus_interval = -5\n" LIGHT_SENSOR,
+	                "6: health_interval: expected a time from 1s to 7d such as 60s or 5min, or 0 to turn it off, "
+	                "got '8d'",
+	                "7: status_interval: expected a time from 1s to 7d such as 5min, or 0 to say it only on connect, "
+	                "got '-5'");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 1 min\nstatus_interval = off\n" LIGHT_SENSOR,
+	                "6: health_interval: expected a time from 1s to 7d such as 60s or 5min, or 0 to turn it off, "
+	                "got '1 min'",
+	                "7: status_interval: expected a time from 1s to 7d such as 5min, or 0 to say it only on connect, "
+	                "got 'off'");
+	EXPECT_PROBLEMS(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval =\n" LIGHT_SENSOR,
+	                "6: health_interval: expected a time from 1s to 7d such as 60s or 5min, or 0 to turn it off, "
+	                "got ''");
+
+	/* --check shows them. */
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 0\nstatus_interval = 0\n"
+	                      LIGHT_SENSOR);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *stream = open_memstream(&text, &size);
+	assert_non_null(stream);
+	config_print_summary(&fixture->config, stream);
+	assert_int_equal(fclose(stream), 0);
+	assert_non_null(strstr(text, "            health off, status on connect only\n"));
+	free(text);
+	assert_loads(fixture, GATEWAY "[mqtt]\nuri = tcp://h:1883\nhealth_interval = 1500ms\n" LIGHT_SENSOR);
+	stream = open_memstream(&text, &size);
+	assert_non_null(stream);
+	config_print_summary(&fixture->config, stream);
+	assert_int_equal(fclose(stream), 0);
+	assert_non_null(strstr(text, "            health every 1.5 s, status on connect and every 300 s\n"));
+	free(text);
+}
+
 /* ---- [mqtt] credentials, TLS and proxy ---------------------------------- */
 
 /* snprintf that must not cut. */
@@ -1444,6 +1516,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mqtt_session_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_topic_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_qos_and_other_mqtt_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mqtt_periods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mqtt_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mqtt_tls_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mqtt_proxy, setup, teardown),
