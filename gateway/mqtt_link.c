@@ -1,4 +1,5 @@
 /* mqtt_link.c — see mqtt_link.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -101,8 +102,10 @@ static void describe_refusal(int code, char *text, size_t size)
 	const char *hint = code == MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD || code == MQTTREASONCODE_NOT_AUTHORIZED
 	                   ? " (see username and password_file)"
 	                   : code == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ? " (see version)" : "";
-	snprintf(text, size, "the broker refused tryggd: %s%s", MQTTReasonCode_toString((enum MQTTReasonCodes)code),
-	         hint);
+	const char *name = MQTTReasonCode_toString((enum MQTTReasonCodes)code);
+	/* "Not authorized": in a sentence, as the 3.1.1 words above. */
+	snprintf(text, size, "the broker refused tryggd: %c%s%s", name[0] ? tolower((unsigned char)name[0]) : '?',
+	         name[0] ? name + 1 : "", hint);
 }
 
 /* Paho's reason, with OpenSSL's when it gave one. */
