@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
 #include "daemon.h"
 #include "driver.h"
+#include "health.h"
 #include "identity.h"
 #include "lineproto.h"
 #include "log.h"
@@ -33,6 +35,12 @@
  * way; what the store did not take is kept in the spool. */
 #define STOP_TIMEOUT_S 5
 #define LINE_MAX_BYTES 2048
+/* Among timers due at one instant: the health message first, so that it
+ * tells how things stood up to that instant (everything sent before it had
+ * a turn of the loop to be acknowledged), then windows, then sensors. */
+#define PRIORITY_HEALTH (-2)
+#define PRIORITY_STATUS (-1)
+#define PRIORITY_WINDOW 0
 
 /* What the daemon keeps per sensor besides the sensor itself: its topics
  * (topic.h names them). */
@@ -50,7 +58,7 @@ struct daemon {
 	sd_event_source *deadline;
 	struct schedule *schedule;
 	struct identity identity;
-	char *topic_status;
+	char *topic_status, *topic_health;
 	struct daemon_sensor *sensors;
 	size_t sensor_count;
 	struct state *state;
@@ -64,6 +72,8 @@ struct daemon {
 	enum daemon_phase phase;
 	int timeout_status;              /* exit status when draining runs out of time */
 	uint64_t windows, mqtt_dropped;
+	int64_t started_ms;              /* the schedule's clock at the start */
+	int64_t started_monotonic_ms;    /* CLOCK_MONOTONIC at the start */
 };
 
 /* ---- publishing ---- */
@@ -188,6 +198,90 @@ static void daemon_on_alert(void *userdata, struct sensor *sensor)
 		daemon_publish_alert(daemon, entry, false);
 }
 
+/* ---- the gateway's own figures ---- */
+
+static uint64_t daemon_readings(const struct daemon *daemon)
+{
+	uint64_t readings = 0;
+	for (size_t i = 0; i < daemon->sensor_count; i++)
+		readings += sensor_counters(daemon->sensors[i].sensor).readings;
+	return readings;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Uptime on the virtual clock in a simulation, so that a simulated run
+ * reports the same at any speed; in the field on CLOCK_MONOTONIC, which a
+ * board without a battery clock setting its time from NTP does not step. */
+static int64_t daemon_uptime_s(const struct daemon *daemon)
+{
+	int64_t ms = daemon->config->has_simulation ? schedule_now(daemon->schedule) - daemon->started_ms
+	                                            : monotonic_ms() - daemon->started_monotonic_ms;
+	return ms > 0 ? ms / 1000 : 0;
+}
+
+/* Every figure of the health topic and the gateway point, now. */
+static struct health daemon_health(const struct daemon *daemon)
+{
+	struct mqtt_counters mqtt = daemon->mqtt ? mqtt_counters(daemon->mqtt) : (struct mqtt_counters){ 0 };
+	struct store_counters store = daemon->store ? store_influx_counters(daemon->store) : (struct store_counters){ 0 };
+	struct health health = {
+		.readings = daemon_readings(daemon),
+		.published = mqtt.published,
+		.buffered = mqtt.buffered,
+		/* What could not be kept (unsaved among it) is counted by
+		 * daemon_publish(); the outbox counts what it dropped, the
+		 * session what the broker refused. */
+		.dropped = daemon->mqtt_dropped + mqtt.dropped + mqtt.refused,
+		.lost = mqtt.lost,
+		.reconnects = mqtt.reconnects,
+		.spooled = daemon->spool ? spool_pending(daemon->spool) : 0,
+		.sent = store.sent,
+		.uptime_s = daemon_uptime_s(daemon),
+		.memory = health_memory_bytes(),
+	};
+	for (size_t i = 0; i < daemon->sensor_count; i++) {
+		const struct alerts *alerts = sensor_alerts(daemon->sensors[i].sensor);
+		for (unsigned kind = 0; kind < ALERT_KIND_COUNT; kind++)
+			health.problems += alerts->problems[kind].active;
+	}
+	return health;
+}
+
+/* The health topic, through the outbox like every message that is not a
+ * retained state: a health message taken during an outage arrives late,
+ * with the ts it was taken at. */
+static void daemon_publish_health(struct daemon *daemon)
+{
+	struct health health = daemon_health(daemon);
+	daemon_publish(daemon, daemon->topic_health,
+	               payload_health(&daemon->identity, schedule_now(daemon->schedule), &health), false, false);
+}
+
+static int64_t daemon_on_health(void *userdata, int64_t now_ms)
+{
+	struct daemon *daemon = userdata;
+	daemon_publish_health(daemon);
+	return window_align(now_ms, daemon->config->mqtt.health_interval_ms) + daemon->config->mqtt.health_interval_ms;
+}
+
+/* The retained online status, said again while connected: a clustered
+ * broker (RabbitMQ's MQTT plugin) keeps a retained message on the node that
+ * took it, so a subscriber on another node, or on a node that restarted,
+ * learns it only when it is said again. */
+static int64_t daemon_on_status(void *userdata, int64_t now_ms)
+{
+	struct daemon *daemon = userdata;
+	if (daemon->phase == PHASE_RUNNING && mqtt_connected(daemon->mqtt))
+		daemon_publish_status(daemon, true);
+	return window_align(now_ms, daemon->config->mqtt.status_interval_ms) + daemon->config->mqtt.status_interval_ms;
+}
+
 /* ---- sampling and windows ---- */
 
 static int64_t daemon_next_multiple(int64_t now_ms, int64_t step_ms)
@@ -196,10 +290,15 @@ static int64_t daemon_next_multiple(int64_t now_ms, int64_t step_ms)
 }
 
 /* Close the open window of every sensor: one window message each, and all
- * points in one spool transaction. */
+ * points in one spool transaction, with the gateway's own point for the
+ * window (its figures as they stood when the window closed, before its
+ * messages and points were added). */
 static void daemon_close_windows(struct daemon *daemon, bool partial)
 {
-	char **lines = calloc(daemon->sensor_count, sizeof(*lines));
+	struct health health = daemon_health(daemon);
+	bool closed = false;
+	int64_t start_ms = 0;
+	char **lines = calloc(daemon->sensor_count + 1, sizeof(*lines));
 	size_t line_count = 0;
 	if (!lines) {
 		log_error("out of memory closing windows");
@@ -214,6 +313,8 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 		else if (!sensor_cut_window(entry->sensor, schedule_now(daemon->schedule), &result))
 			continue;
 		daemon->windows++;
+		closed = true;
+		start_ms = result.start_ms;
 		if (daemon->mqtt)
 			daemon_publish(daemon, entry->topic_window, payload_window(&daemon->identity, sc->name, &result),
 			               false, false);
@@ -228,6 +329,15 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 			if (lines[line_count])
 				line_count++;
 		}
+	}
+	/* A window no sensor has (a stop right at a boundary) gets no
+	 * gateway point either: one gateway point per window. */
+	if (daemon->spool && closed) {
+		char line[LINE_MAX_BYTES];
+		if (lineproto_gateway(&daemon->identity, start_ms, &health, line, sizeof(line)) < 0)
+			log_error("the gateway's point for window %lld does not fit a line", (long long)start_ms);
+		else if ((lines[line_count] = strdup(line)) != NULL)
+			line_count++;
 	}
 	if (line_count > 0) {
 		int r = spool_append(daemon->spool, lines, line_count);
@@ -265,8 +375,12 @@ static void daemon_check_drained(struct daemon *daemon)
 	if (daemon_mqtt_pending(daemon) > 0 || !store_done)
 		return;
 	if (daemon->phase == PHASE_DRAINING && daemon->mqtt && mqtt_connected(daemon->mqtt)) {
-		/* A clean stop says offline itself; the will is for the rest. */
+		/* A clean stop says offline itself; the will is for the rest.
+		 * Before it, the last health: the figures once everything was
+		 * delivered (buffered 0, spooled 0). */
 		daemon->phase = PHASE_CLOSING;
+		if (daemon->config->mqtt.health_interval_ms > 0)
+			daemon_publish_health(daemon);
 		daemon_publish_status(daemon, false);
 		return;
 	}
@@ -313,14 +427,6 @@ static void daemon_begin_stop(struct daemon *daemon, int timeout_s, int timeout_
 	                      now + (uint64_t)timeout_s * 1000000u, 0, daemon_on_deadline, daemon) < 0)
 		sd_event_exit(daemon->event, 1);
 	daemon_check_drained(daemon);
-}
-
-static uint64_t daemon_readings(const struct daemon *daemon)
-{
-	uint64_t readings = 0;
-	for (size_t i = 0; i < daemon->sensor_count; i++)
-		readings += sensor_counters(daemon->sensors[i].sensor).readings;
-	return readings;
 }
 
 static void daemon_on_simulation_end(void *userdata)
@@ -399,6 +505,8 @@ static int daemon_open_sensors(struct daemon *daemon)
 	};
 	const char *prefix = config->mqtt.topic_prefix;
 	int r = topic_gateway(prefix, &daemon->identity, TOPIC_STATUS, &daemon->topic_status);
+	if (r >= 0)
+		r = topic_gateway(prefix, &daemon->identity, TOPIC_HEALTH, &daemon->topic_health);
 	if (r < 0) {
 		log_error("cannot name the gateway's MQTT topics: %s", strerror(-r));
 		return r;
@@ -438,10 +546,22 @@ static int daemon_open_sensors(struct daemon *daemon)
 
 static int daemon_add_timers(struct daemon *daemon)
 {
+	const struct mqtt_config *mqtt = &daemon->config->mqtt;
 	int64_t now = schedule_now(daemon->schedule);
-	int r = schedule_add(daemon->schedule, daemon_next_multiple(now, daemon->window_ms), 0,
+	int r = schedule_add(daemon->schedule, daemon_next_multiple(now, daemon->window_ms), PRIORITY_WINDOW,
 	                     daemon_on_window_end, daemon);
 	if (r < 0)
+		return r;
+	/* Both on the schedule's clock, aligned to multiples of their period
+	 * since the epoch like windows: a simulation says them at virtual
+	 * times, the same at any speed. */
+	if (daemon->mqtt && mqtt->health_interval_ms > 0 &&
+	    (r = schedule_add(daemon->schedule, daemon_next_multiple(now, mqtt->health_interval_ms), PRIORITY_HEALTH,
+	                      daemon_on_health, daemon)) < 0)
+		return r;
+	if (daemon->mqtt && mqtt->status_interval_ms > 0 &&
+	    (r = schedule_add(daemon->schedule, daemon_next_multiple(now, mqtt->status_interval_ms), PRIORITY_STATUS,
+	                      daemon_on_status, daemon)) < 0)
 		return r;
 	for (size_t i = 0; i < daemon->sensor_count; i++) {
 		enum sensor_type type = sensor_config(daemon->sensors[i].sensor)->type;
@@ -466,6 +586,7 @@ static void daemon_free(struct daemon *daemon)
 	}
 	free(daemon->sensors);
 	free(daemon->topic_status);
+	free(daemon->topic_health);
 	store_influx_free(daemon->store);
 	mqtt_free(daemon->mqtt);
 	spool_close(daemon->spool);
@@ -534,6 +655,8 @@ int daemon_run(const struct config *config)
 	r = schedule_new(daemon.event, &options, &daemon.schedule);
 	if (r < 0)
 		goto out;
+	daemon.started_ms = schedule_now(daemon.schedule);
+	daemon.started_monotonic_ms = monotonic_ms();
 	r = daemon_open_sensors(&daemon);
 	if (r < 0) {
 		status = EXIT_UNAVAILABLE;
@@ -591,14 +714,13 @@ int daemon_run(const struct config *config)
 		log_info("%llu readings were not published because their sequence number could not be recorded%s",
 		         (unsigned long long)daemon.seq_unrecorded,
 		         daemon.seq_episode > 0 ? " (it still could not at the stop)" : "");
-	struct store_counters sent = daemon.store ? store_influx_counters(daemon.store) : (struct store_counters){ 0 };
-	struct mqtt_counters published = daemon.mqtt ? mqtt_counters(daemon.mqtt) : (struct mqtt_counters){ 0 };
+	struct health health = daemon_health(&daemon);
 	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu kept for the next start, "
 	         "%llu dropped, %llu lost to the disk, %llu points stored",
-	         (unsigned long long)daemon_readings(&daemon), (unsigned long long)daemon.windows,
-	         (unsigned long long)published.published, (unsigned long long)published.buffered,
-	         (unsigned long long)(daemon.mqtt_dropped + published.dropped + published.refused),
-	         (unsigned long long)published.lost, (unsigned long long)sent.sent);
+	         (unsigned long long)health.readings, (unsigned long long)daemon.windows,
+	         (unsigned long long)health.published, (unsigned long long)health.buffered,
+	         (unsigned long long)health.dropped, (unsigned long long)health.lost,
+	         (unsigned long long)health.sent);
 	r = 0;
 out:
 	if (r < 0 && status == 1)
