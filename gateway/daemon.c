@@ -394,10 +394,10 @@ static int daemon_on_deadline(sd_event_source *source, uint64_t usec, void *user
 	(void)usec;
 	uint64_t messages_left = daemon_mqtt_pending(daemon);
 	uint64_t points_left = daemon->spool ? spool_pending(daemon->spool) : 0;
-	/* Paho holds messages in memory only, so undelivered ones are lost
-	 * with the process; the spool is on disk and waits for the next run. */
+	/* Both wait on disk for the next run: the MQTT buffer (mqtt_disconnect()
+	 * makes it durable on the way out) and the spool. */
 	if (messages_left > 0)
-		log_warning("stopping with %llu MQTT messages undelivered; they are lost",
+		log_warning("stopping with %llu MQTT messages undelivered; they stay in the buffer for the next run",
 		            (unsigned long long)messages_left);
 	if (points_left > 0)
 		log_warning("stopping with %llu points not yet in the store; they stay in the spool for the next run",
