@@ -144,6 +144,7 @@ int ctl_watch(int argc, char *argv[])
 		.identity = { .gateway = gateway, .district = district },
 		.version = MQTTVERSION_3_1_1,
 		.keepalive_s = DEFAULT_KEEPALIVE_S,
+		.verify = true,
 	};
 	char *uris[1] = { (char *)uri };
 	const char **sensors = NULL;
@@ -168,6 +169,15 @@ int ctl_watch(int argc, char *argv[])
 		target.identity.district = config.gateway.district;
 		target.version = config.mqtt.version == MQTT_VERSION_5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
 		target.keepalive_s = config.mqtt.keepalive_s;
+		target.username = config.mqtt.username;
+		target.password_file = config.mqtt.password_file;
+		target.tls = config.mqtt.tls;
+		target.ca_file = config.mqtt.ca_file;
+		target.ca_dir = config.mqtt.ca_dir;
+		target.cert_file = config.mqtt.cert_file;
+		target.key_file = config.mqtt.key_file;
+		target.verify = config.mqtt.verify;
+		target.proxy = config.mqtt.proxy;
 		sensors = calloc(config.sensor_count + 1, sizeof(*sensors));
 		if (!sensors) {
 			ctl_error(COMMAND, "cannot start: %s", strerror(ENOMEM));
@@ -183,6 +193,9 @@ int ctl_watch(int argc, char *argv[])
 			return ctl_usage_error(COMMAND, "--uri needs SCHEME://HOST:PORT, e.g. tcp://broker.example:1883");
 		target.uris = uris;
 		target.uri_count = 1;
+		target.tls = strncmp(uri, "ssl://", 6) == 0 || strncmp(uri, "mqtts://", 8) == 0 ||
+		             strncmp(uri, "wss://", 6) == 0;
+		target.environment_proxy = true;
 	}
 
 	status = watch_run(&target, json, (uint64_t)count, timeout_ms);

@@ -3,9 +3,10 @@
  *
  *   watch.c        the subcommand: options, --help, and where to look (the
  *                  configuration or the command line);
- *   watch_run.c    the run: the connection to the broker (Paho MQTTAsync),
- *                  each message to the view or a JSON line, and the wait
- *                  for the end;
+ *   watch_run.c    the run: the topic, the view or the JSON lines, and the
+ *                  wait for the end;
+ *   watch_mqtt.c   the broker's side of it: the Paho MQTTAsync client and
+ *                  its callbacks, credentials, TLS and proxy;
  *   watch_view.c   the human view (watch.h): the table of sensors, a
  *                  message to the right watch_show_*(), the frame of a
  *                  line, and the summary;
@@ -15,9 +16,11 @@
  *                  printed, what a payload's fields hold, and the JSON line
  *                  (watch.h).
  *
- * Ownership: a struct watch_message borrows its topic, payload and parsed
- * JSON from watch_view_message() for the call.  Nothing here allocates but
- * what watch.h says. */
+ * Ownership: struct watch_target borrows everything (from the config or
+ * argv); struct watch_run, on watch_run()'s stack, owns the view, the
+ * pipe, the Paho client and the password.  A struct watch_message borrows
+ * its topic, payload and parsed JSON from watch_view_message() for the
+ * call. */
 #ifndef TRYGGCTL_WATCH_INTERNAL_H
 #define TRYGGCTL_WATCH_INTERNAL_H
 
@@ -26,6 +29,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <pthread.h>
+
+#include <MQTTAsync.h>
 #include <cjson/cJSON.h>
 
 #include "identity.h"
@@ -44,12 +50,63 @@ struct watch_target {
 	int keepalive_s;
 	const char *const *sensors;  /* the sensors the config names, for the summary */
 	size_t sensor_count;
+	/* Who the watch is and how the broker is trusted: [mqtt]'s keys with
+	 * -c (config.h); with --uri none, and TLS for ssl://, mqtts:// and
+	 * wss:// against the system's CAs. */
+	const char *username;        /* or NULL */
+	const char *password_file;   /* or NULL */
+	bool tls;
+	const char *ca_file, *ca_dir, *cert_file, *key_file;   /* or NULL */
+	bool verify;
+	const char *proxy;           /* HOST:PORT of an HTTP CONNECT proxy, or NULL */
+	bool environment_proxy;      /* Paho may take http(s)_proxy from the environment (--uri) */
+};
+
+struct watch_run {
+	const struct watch_target *target;
+	pthread_mutex_t lock;        /* everything below that a callback touches */
+	struct watch_view view;
+	FILE *out;
+	bool json;
+	uint64_t count;              /* stop after this many messages; 0: no limit */
+	uint64_t received;
+	char *filter;                /* PREFIX/D/G/# */
+	MQTTAsync client;
+	char *password;              /* from password_file; zeroed when freed */
+	MQTTAsync_SSLOptions ssl;    /* given to Paho, with target->tls */
+	int wake[2];                 /* a callback tells main that the run is done */
+	bool done;
+	int status;
+	bool connected_once;
+	bool lost;                   /* lost since the last connect: said once */
+	bool connect_failed;         /* the first connect failed ... */
+	bool refused;                /* ... because the broker said no */
+	char ssl_error[128];         /* OpenSSL's last reason, from Paho's thread */
 };
 
 /* Watch target until the end: count messages (0: no limit), timeout_ms
  * (0: none), a signal, or a failure; the view on stdout, or JSON lines.
  * The exit status. */
 int watch_run(const struct watch_target *target, bool json, uint64_t count, int64_t timeout_ms);
+
+/* The run is over with status; with run->lock held.  The first end wins. */
+void watch_finish_locked(struct watch_run *run, int status);
+
+/* The time now, Unix ms. */
+int64_t watch_wall_ms(void);
+
+/* ---- watch_mqtt.c ----------------------------------------------------------------- */
+
+/* Read the password, make the client and start connecting; Paho's thread
+ * goes on from there (subscribing, each message, the end of the first
+ * connect).  0, or an exit status with the reason said. */
+int watch_connect(struct watch_run *run);
+/* Disconnect and free the client and the password; Paho's threads are
+ * gone when it returns. */
+void watch_disconnect(struct watch_run *run);
+/* After a first TLS connect that failed for a reason Paho does not name:
+ * what a handshake of our own finds wrong, on stderr (up to 5 s a step). */
+void watch_explain_failure(struct watch_run *run);
 
 /* ---- watch_text.c ------------------------------------------------------------------ */
 

@@ -13,6 +13,11 @@
      few seconds, watched with -c and its config: the status online, at
      least one window per sensor, and neither a gap nor a repeat in seq;
      the --json watch of the same run gives one JSON object per line.
+  4. TLS and a password, as [mqtt] gives them, against a mosquitto of this
+     test's own (a CA made here with the openssl command line): the
+     retained status comes through; a wrong password and a CA that did not
+     sign the broker's certificate each end the watch with 69 and a reason;
+     the password is never shown.
 
 Exit 0 when all hold, 1 with the list of what did not.  The working
 directory is kept on failure and printed.
@@ -294,6 +299,109 @@ def real_tryggd(problems, tryggd, tryggctl, pub, source, info, env, work, token)
     problems.expect(windows >= len(SENSORS), "the --json watch saw the windows too", f"    {windows} windows")
 
 
+# ---------------------------------------------------------------- 4. TLS and a password
+
+PASSWORD = "w4tch-s3cret-of-the-mast"
+
+
+def make_pki(directory, openssl):
+    """ca.crt, server.crt/key for 127.0.0.1, stranger-ca.crt (signs nothing here)."""
+    def run(*args):
+        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+
+    for name, subject in (("ca", "/CN=watch test CA"), ("stranger-ca", "/CN=a CA nobody here trusts")):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.crt",
+            "-days", "2", "-subj", subject)
+    run("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(directory, "server.ext"), "w", encoding="utf-8") as f:
+        f.write("basicConstraints = CA:FALSE\nsubjectAltName = IP:127.0.0.1, DNS:localhost\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.crt", "-days", "2", "-extfile", "server.ext")
+
+
+def tls_and_password(problems, tryggctl, servers, work, env, token):
+    print("4. TLS and a password, on a mosquitto of this test's own")
+    pki = os.path.join(work, "pki")
+    os.makedirs(pki)
+    make_pki(pki, servers.find_program("openssl"))
+    passwords = os.path.join(work, "passwd")
+    subprocess.run([servers.find_program("mosquitto_passwd"), "-b", "-c", passwords, "watcher", PASSWORD],
+                   check=True, capture_output=True)
+    port = servers.free_port()
+    conf = os.path.join(work, "mosquitto-tls.conf")
+    with open(conf, "w", encoding="utf-8") as f:
+        # As root, mosquitto would become user mosquitto and could not read
+        # the keys in our folder.
+        f.write(("user root\n" if os.geteuid() == 0 else "") +
+                f"listener {port} 127.0.0.1\n"
+                f"cafile {pki}/ca.crt\ncertfile {pki}/server.crt\nkeyfile {pki}/server.key\n"
+                f"password_file {passwords}\nallow_anonymous false\npersistence false\n")
+    log = open(os.path.join(work, "mosquitto-tls.log"), "wb")
+    broker = subprocess.Popen([servers.find_program("mosquitto"), "-c", conf], stdout=log, stderr=log,
+                              stdin=subprocess.DEVNULL)
+    try:
+        base = f"tryggtest-{token}/{DISTRICT_SLUG}/watchtls-{token}"
+        status = json.dumps({"state": "online", "version": "0.1.0", "ts": iso(time.time())}, separators=(",", ":"))
+        deadline = time.monotonic() + 10
+        while True:   # until the broker listens
+            published = subprocess.run(
+                [servers.find_program("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(port), "--cafile",
+                 f"{pki}/ca.crt", "-u", "watcher", "-P", PASSWORD, "-q", "1", "-r", "-t", f"{base}/status",
+                 "-m", status], capture_output=True, timeout=10)
+            if published.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if not problems.expect(published.returncode == 0, "the TLS broker takes a retained status",
+                               f"    {published.stderr!r}"):
+            return
+
+        def watch(name, password, ca):
+            with open(os.path.join(work, f"{name}.password"), "w", encoding="utf-8") as f:
+                f.write(password + "\n")
+            os.chmod(os.path.join(work, f"{name}.password"), 0o600)
+            config = os.path.join(work, f"{name}.conf")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write("\n".join([
+                    "[gateway]", f"id = watchtls-{token}", f"district = {DISTRICT}", "",
+                    "[mqtt]", f"uri = ssl://127.0.0.1:{port}", f"topic_prefix = tryggtest-{token}",
+                    "username = watcher", f"password_file = {name}.password", f"ca_file = {pki}/{ca}", "",
+                    "[sensor.door]", "type = footfall", "driver = sim", ""]))
+            w = Watch(tryggctl, ["-c", config, "--count", "1", "--timeout", "20"], env)
+            return w.finish(40), w
+
+        status_ok, good = watch("good", PASSWORD, "ca.crt")
+        problems.expect(status_ok == 0 and len(good.lines) == 1 and
+                        re.fullmatch(r"\d\d:\d\d:\d\d  gateway     online since \d\d:\d\d:\d\d, tryggd 0\.1\.0 "
+                                     r"\(retained\)", good.lines[0]) is not None,
+                        "over TLS with the password: the retained status, exit 0",
+                        f"    exit {status_ok}, stdout {good.lines!r}, stderr {good.err!r}")
+
+        status_bad, bad = watch("wrong", "not-the-password", "ca.crt")
+        problems.expect(status_bad == 69 and bad.lines == [] and
+                        any(re.search(r"the broker refused the watch: (bad user name or password|not authorised)",
+                                      line) for line in bad.err),
+                        "a wrong password: exit 69, the broker's refusal in words",
+                        f"    exit {status_bad}, stderr {bad.err!r}")
+
+        status_ca, stranger = watch("stranger", PASSWORD, "stranger-ca.crt")
+        problems.expect(status_ca == 69 and stranger.lines == [] and
+                        any("cannot connect to the broker" in line for line in stranger.err) and
+                        any("TLS" in line for line in stranger.err),
+                        "a CA that did not sign the broker's certificate: exit 69, a TLS reason",
+                        f"    exit {status_ca}, stderr {stranger.err!r}")
+        shown = good.lines + good.err + bad.lines + bad.err + stranger.lines + stranger.err
+        problems.expect(not any(PASSWORD in line for line in shown), "the password is never shown")
+    finally:
+        broker.terminate()
+        try:
+            broker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+            broker.wait()
+        log.close()
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv):
@@ -316,6 +424,7 @@ def main(argv):
     crafted(problems, tryggctl, pub, info, env, token)
     count_not_reached(problems, tryggctl, info, env, token)
     real_tryggd(problems, tryggd, tryggctl, pub, source, info, env, work, token)
+    tls_and_password(problems, tryggctl, servers, work, env, token)
 
     if problems.items:
         print(f"FAIL: {len(problems.items)} problem(s); work dir kept: {work}")
