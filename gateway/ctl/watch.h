@@ -68,6 +68,7 @@ struct watch_seq_verdict watch_seq_note(struct watch_seq *seq, uint64_t number);
 /* ---- the human view (watch_view.c) -------------------------------------------- */
 
 #define WATCH_NAME_SIZE 65      /* a sensor's topic level as remembered (longer ones are cut) */
+#define WATCH_SUBJECT_WIDTH 10  /* the subject column, at least; as wide as the longest sensor added */
 #define WATCH_SENSORS_MAX 256   /* sensors remembered for the summary; a later one is still shown */
 
 struct watch_sensor {
@@ -88,6 +89,7 @@ struct watch_sensor {
 struct watch_view {
 	char *base;                 /* PREFIX/D/G/ with its trailing '/' */
 	bool color;                 /* ANSI colours and bold (a terminal) */
+	size_t subject_width;       /* of the subject column */
 	/* The gateway. */
 	bool has_status;
 	char state[24];             /* "online", "offline", ... */
@@ -106,7 +108,9 @@ int watch_view_init(struct watch_view *view, const char *base, bool color);
 void watch_view_free(struct watch_view *view);
 
 /* A sensor known before any message about it (from the configuration),
- * so the summary can say that nothing came.  0, or -ENOMEM. */
+ * so the summary can say that nothing came, and the subject column is as
+ * wide as its name from the first line.  0, -EINVAL for a name that is
+ * empty or too long, or -ENOMEM. */
 int watch_view_add_sensor(struct watch_view *view, const char *name);
 
 /* One message as it arrived at now_ms (Unix ms): its lines on out.  A

@@ -161,6 +161,7 @@ struct watch_message {
 	bool retained;
 	int64_t now_ms;              /* when it arrived */
 	int64_t at_ms;               /* the time its line shows: its own, else now_ms */
+	size_t subject_width;        /* the view's */
 };
 
 /* The sensor of that name, added when there is room; NULL when there is

@@ -29,7 +29,6 @@
 #include "watch.h"
 #include "watch_internal.h"
 
-#define SUBJECT_WIDTH 10
 #define EXCERPT_MAX 160
 #define LATE_MS 10000        /* a message this much older than its arrival is said to be late */
 
@@ -50,6 +49,7 @@ int watch_view_init(struct watch_view *view, const char *base, bool color)
 		return -ENOMEM;
 	}
 	view->color = color;
+	view->subject_width = WATCH_SUBJECT_WIDTH;
 	watch_seq_init(&view->seq);
 	return 0;
 }
@@ -90,6 +90,9 @@ int watch_view_add_sensor(struct watch_view *view, const char *name)
 	size_t length = strlen(name);
 	if (length == 0 || length >= WATCH_NAME_SIZE)
 		return -EINVAL;
+	/* Known from the start: every line can leave room for it. */
+	if (length > view->subject_width)
+		view->subject_width = length;
 	return watch_view_sensor(view, name, length) ? 0 : -ENOMEM;
 }
 /* ---- writing a line ------------------------------------------------------------------ */
@@ -112,7 +115,7 @@ void watch_line_begin(FILE *out, const struct watch_message *message)
 	watch_format_time(message->at_ms, message->now_ms, when);
 	fprintf(out, "%s  ", when);
 	watch_put_text(out, message->subject, message->subject_length, WATCH_NAME_SIZE);
-	for (size_t i = message->subject_length; i < SUBJECT_WIDTH; i++)
+	for (size_t i = message->subject_length; i < message->subject_width; i++)
 		fputc(' ', out);
 	fputs("  ", out);
 }
@@ -206,6 +209,7 @@ int watch_view_message(struct watch_view *view, const char *topic, const void *p
 		.retained = retained,
 		.now_ms = now_ms,
 		.at_ms = now_ms,
+		.subject_width = view->subject_width,
 	};
 	view->messages++;
 	classify(view, topic, &message);
@@ -268,7 +272,8 @@ void watch_view_summary(const struct watch_view *view, int64_t now_ms, FILE *out
 		const struct watch_sensor *sensor = &view->sensors[i];
 		fputs("   ", out);
 		watch_put_text(out, sensor->name, strlen(sensor->name), WATCH_NAME_SIZE);
-		fprintf(out, "%*s  ", (int)(strlen(sensor->name) < SUBJECT_WIDTH ? SUBJECT_WIDTH - strlen(sensor->name) : 0), "");
+		size_t length = strlen(sensor->name);
+		fprintf(out, "%*s  ", (int)(length < view->subject_width ? view->subject_width - length : 0), "");
 		if (sensor->has_reading) {
 			watch_put_reading(out, sensor->value, sensor->unit, sensor->dir[0] ? sensor->dir : NULL);
 			watch_format_duration(now_ms - sensor->reading_ms, span);
@@ -303,7 +308,7 @@ void watch_view_summary(const struct watch_view *view, int64_t now_ms, FILE *out
 	}
 
 	const struct watch_seq *seq = &view->seq;
-	fprintf(out, "   %-*s  ", SUBJECT_WIDTH, "readings");
+	fprintf(out, "   %-*s  ", (int)view->subject_width, "readings");
 	if (!seq->started) {
 		fputs("none numbered yet", out);
 	} else {

@@ -382,6 +382,13 @@ static void test_view_summary(void **state)
 	                    "coverage 25 %\n"
 	                    "   readings    4 numbered, up to seq 6: 2 missing, 1 delivered again; 8 messages\n");
 
+	/* A sensor with a long name known from the start widens the column. */
+	assert_int_equal(watch_view_add_sensor(&screen->view, "torg-passage"), 0);
+	assert_string_equal(show(screen, "door/reading", READING("2026-11-30T13:20:00.000Z", "7", "door", "footfall", "1",
+	                                                         "count", ""), false, now),
+	                    "13:20:00  door          +1  seq 7\n");
+	assert_int_equal(watch_view_add_sensor(&screen->view, ""), -EINVAL);
+
 	/* Offline without a time of its own: since it was seen here. */
 	show(screen, "status", "{\"state\":\"offline\"}", false, "2026-11-30T13:22:00Z");
 	const char *text = summary(screen, "2026-11-30T13:23:00Z");
