@@ -273,6 +273,10 @@ int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 	create.MQTTVersion = mqtt->version;
 	/* The outbox holds what waits for the broker; Paho holds nothing. */
 	create.sendWhileDisconnected = 0;
+	/* Paho counts messages a broker's MQTT 5 receive maximum holds back
+	 * (mosquitto's is 20) as buffered, and refuses more past this bound:
+	 * room for the whole in-flight window, so the hand-over never stalls. */
+	create.maxBufferedMessages = MQTT_IN_FLIGHT_MAX + 100;
 	int rc = MQTTAsync_createWithOptions(&mqtt->client, config->uri, setup->client_id,
 	                                     MQTTCLIENT_PERSISTENCE_NONE, NULL, &create);
 	if (rc != MQTTASYNC_SUCCESS) {

@@ -24,6 +24,7 @@ struct mqtt_link {
 
 	char **uris;
 	size_t uri_count;
+	size_t current;              /* the URI this try is for: a round goes through them in order */
 	int version, keepalive_s, will_qos;
 	bool clean_session;
 	char *will_topic, *will_payload, *username, *password;
@@ -54,9 +55,24 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 	struct mqtt_link *link = userdata;
 	(void)source;
 	(void)usec;
-	if (link->state == MQTT_LINK_WAITING)
+	/* WAITING: the backoff is over, a new round begins.  CONNECTING:
+	 * the guard of a connect Paho had under way by itself (link_connect)
+	 * ran out unanswered. */
+	if (link->state == MQTT_LINK_WAITING) {
+		link->current = 0;
 		link_connect(link);
+	} else if (link->state == MQTT_LINK_CONNECTING) {
+		link_connect(link);
+	}
 	return 0;
+}
+
+static void arm_timer(struct mqtt_link *link, uint64_t wait_us)
+{
+	uint64_t now;
+	sd_event_now(link->event, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(link->timer, now + wait_us);
+	sd_event_source_set_enabled(link->timer, SD_EVENT_ONESHOT);
 }
 
 /* WAITING for the backoff, jittered, which then doubles. */
@@ -64,11 +80,7 @@ static void link_wait(struct mqtt_link *link)
 {
 	link->state = MQTT_LINK_WAITING;
 	double jitter = 0.8 + 0.4 * ((double)rand_r(&link->random_state) / RAND_MAX);
-	uint64_t wait_us = (uint64_t)(link->backoff_ms * jitter * 1000.0);
-	uint64_t now;
-	sd_event_now(link->event, CLOCK_MONOTONIC, &now);
-	sd_event_source_set_time(link->timer, now + wait_us);
-	sd_event_source_set_enabled(link->timer, SD_EVENT_ONESHOT);
+	arm_timer(link, (uint64_t)(link->backoff_ms * jitter * 1000.0));
 	link->backoff_ms = link->backoff_ms * 2 > MQTT_LINK_BACKOFF_MAX_MS ? MQTT_LINK_BACKOFF_MAX_MS
 	                                                                   : link->backoff_ms * 2;
 }
@@ -230,8 +242,12 @@ static void link_connect(struct mqtt_link *link)
 	/* Paho speaks plain HTTP CONNECT to the proxy for both. */
 	chosen->httpProxy = link->proxy;
 	chosen->httpsProxy = link->proxy;
-	chosen->serverURIs = link->uris;
-	chosen->serverURIcount = (int)link->uri_count;
+	/* One URI per try: the link goes through the list itself, so it
+	 * knows which broker it is on, and Paho never moves on to the next
+	 * by itself behind its back (which it does with a list of several,
+	 * whatever automaticReconnect says). */
+	chosen->serverURIs = &link->uris[link->current];
+	chosen->serverURIcount = 1;
 	/* Every connect is ours (see mqtt_link.h). */
 	chosen->automaticReconnect = 0;
 	chosen->connectTimeout = CONNECT_TIMEOUT_S;
@@ -241,7 +257,17 @@ static void link_connect(struct mqtt_link *link)
 	link->ssl_error[0] = '\0';
 	pthread_mutex_unlock(&link->ssl_error_lock);
 	link->state = MQTT_LINK_CONNECTING;
+	sd_event_source_set_enabled(link->timer, SD_EVENT_OFF);
 	int rc = MQTTAsync_connect(link->client, chosen);
+	if (rc == MQTTASYNC_COMMAND_IGNORED) {
+		/* With several URIs, Paho 1.3 goes on to the next one by itself
+		 * when a connection drops, automaticReconnect or not; a second
+		 * connect of ours would race it.  Its answer comes through the
+		 * bridge like ours would; the guard tries again should none. */
+		log_debug("mqtt: a connect is already under way");
+		arm_timer(link, (uint64_t)(CONNECT_TIMEOUT_S + 2) * 1000000u);
+		return;
+	}
 	if (rc != MQTTASYNC_SUCCESS) {
 		struct bridge_event failed = { .kind = BRIDGE_CONNECT_FAILED, .code = rc };
 		snprintf(failed.text, sizeof(failed.text), "%s", MQTTAsync_strerror(rc));
@@ -255,27 +281,41 @@ void mqtt_link_on_event(struct mqtt_link *link, const struct bridge_event *event
 		return;
 	switch (event->kind) {
 	case BRIDGE_CONNECTED:
-		if (link->state != MQTT_LINK_CONNECTING)
+		/* WAITING too: Paho may have connected by itself (link_connect). */
+		if (link->state != MQTT_LINK_CONNECTING && link->state != MQTT_LINK_WAITING)
 			return;
+		sd_event_source_set_enabled(link->timer, SD_EVENT_OFF);
 		link->state = MQTT_LINK_UP;
 		link->backoff_ms = MQTT_LINK_BACKOFF_MIN_MS;
 		link->reported_down = false;
 		link->reported_cause = 0;
 		link->probing = false;
+		/* Not Paho's serverURI, which can name another broker of the
+		 * list than the one it connected to. */
 		if (link->ups++ > 0)
-			log_info("mqtt: connected again, to %s", event->text[0] ? event->text : link->uris[0]);
+			log_info("mqtt: connected again, to %s", link->uris[link->current]);
 		else
-			log_info("mqtt: connected to %s", event->text[0] ? event->text : link->uris[0]);
+			log_info("mqtt: connected to %s", link->uris[link->current]);
 		if (link->tls && !link->ssl.enableServerCertAuth)
 			log_warning("mqtt: the broker's certificate was not verified (verify = no): whoever sits between "
 			            "can read and change what is sent");
-		snprintf(link->server, sizeof(link->server), "%s", event->text[0] ? event->text : link->uris[0]);
+		snprintf(link->server, sizeof(link->server), "%s", link->uris[link->current]);
 		if (link->events.up)
 			link->events.up(link->events.userdata, link->server);
 		break;
 	case BRIDGE_CONNECT_FAILED:
-		if (link->state == MQTT_LINK_CONNECTING)
-			link_failed(link, event);
+		if (link->state != MQTT_LINK_CONNECTING)
+			break;
+		if (link->current + 1 < link->uri_count) {
+			/* The next broker of the round, at once; the backoff is for
+			 * when none of them answered. */
+			log_debug("mqtt: %s: %s; trying %s", link->uris[link->current], event->text,
+			          link->uris[link->current + 1]);
+			link->current++;
+			link_connect(link);
+			break;
+		}
+		link_failed(link, event);
 		break;
 	case BRIDGE_LOST:
 		if (link->state != MQTT_LINK_UP)
@@ -285,8 +325,9 @@ void mqtt_link_on_event(struct mqtt_link *link, const struct bridge_event *event
 		link->reported_down = true;
 		if (link->events.down)
 			link->events.down(link->events.userdata);
-		/* A broker that dropped us is tried again at once; the backoff
-		 * grows only if that fails. */
+		/* A new round at once, from the first broker; the backoff grows
+		 * only if none answers. */
+		link->current = 0;
 		link_connect(link);
 		break;
 	default:
