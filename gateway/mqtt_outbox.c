@@ -323,6 +323,17 @@ static bool outbox_exists(const char *path)
  * looked at later and the fresh database starts from nothing.  0 and the
  * new name in aside, -ENOENT when there was no file, another negative
  * errno when the file cannot be moved. */
+static bool outbox_orphan_wal(const char *path)
+{
+	char wal[PATH_MAX];
+	struct stat main_status, wal_status;
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", path) >= sizeof(wal))
+		return false;
+	if (lstat(wal, &wal_status) != 0 || wal_status.st_size == 0)
+		return false;
+	return lstat(path, &main_status) != 0 || main_status.st_size == 0;
+}
+
 static int outbox_set_aside(const char *path, char *aside, size_t aside_size)
 {
 	char wal[PATH_MAX], shm[PATH_MAX], aside_wal[PATH_MAX];
@@ -395,7 +406,15 @@ int mqtt_outbox_open(const char *path, uint64_t max_messages, uint64_t max_bytes
 		goto fail;
 	}
 
-	result = outbox_connect(outbox, why, sizeof(why));
+	/* A -wal without its database (the main file gone or empty): SQLite
+	 * would make a fresh file and delete the -wal on the first read,
+	 * and what it held with it, without a word.  Set aside instead. */
+	if (outbox_orphan_wal(path)) {
+		snprintf(why, sizeof(why), "its -wal file is there without the database it belongs to");
+		result = OUTBOX_BROKEN;
+	} else {
+		result = outbox_connect(outbox, why, sizeof(why));
+	}
 	if (result == OUTBOX_BROKEN) {
 		/* One line in the journal: quick_check answers in several. */
 		for (char *character = why; *character; character++)
