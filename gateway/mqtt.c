@@ -29,6 +29,13 @@ struct mqtt {
 	bool dirty;                  /* the outbox has writes to commit */
 	uint64_t turn_kept;          /* messages kept since the last commit */
 	bool refusing;               /* the broker refuses messages: said once per episode */
+	/* Messages the outbox dropped to stay within its bounds while they
+	 * were already with Paho, which the broker then acknowledged: they
+	 * were delivered, not dropped.  The ring remembers the last of them,
+	 * so a second acknowledgement of one is not counted twice. */
+	uint64_t dropped_delivered;
+	int64_t delivered_ring[256];
+	unsigned delivered_next;
 	struct mqtt_counters counters;
 };
 
@@ -119,8 +126,28 @@ static void mqtt_on_answer(struct mqtt *mqtt, const struct bridge_event *event)
 	if (current && mqtt->in_flight > 0)
 		mqtt->in_flight--;
 	if (event->kind == BRIDGE_PUBLISHED) {
-		mqtt->counters.published++;
 		mqtt->refusing = false;
+		uint64_t held = mqtt_outbox_counters(mqtt->outbox).messages;
+		int r = mqtt_outbox_remove(mqtt->outbox, event->id);
+		if (r < 0)
+			log_error("mqtt: cannot update the buffer: %s", strerror(-r));
+		mqtt->dirty = true;
+		if (r < 0 || mqtt_outbox_counters(mqtt->outbox).messages < held) {
+			mqtt->counters.published++;
+			return;
+		}
+		/* Not held any more: acknowledged before (a message sent on two
+		 * connections), or dropped for the bounds while in flight. */
+		if (event->id > mqtt_outbox_counters(mqtt->outbox).dropped_max_id)
+			return;
+		for (unsigned i = 0; i < sizeof(mqtt->delivered_ring) / sizeof(mqtt->delivered_ring[0]); i++)
+			if (mqtt->delivered_ring[i] == event->id)
+				return;
+		mqtt->delivered_ring[mqtt->delivered_next++ % (sizeof(mqtt->delivered_ring) /
+		                                               sizeof(mqtt->delivered_ring[0]))] = event->id;
+		mqtt->dropped_delivered++;
+		mqtt->counters.published++;
+		return;
 	} else if (event->code >= MQTTREASONCODE_UNSPECIFIED_ERROR) {
 		/* Sending it again would be refused again. */
 		mqtt->counters.refused++;
@@ -373,7 +400,8 @@ struct mqtt_counters mqtt_counters(const struct mqtt *mqtt)
 	struct mqtt_counters counters = mqtt->counters;
 	struct outbox_counters outbox = mqtt_outbox_counters(mqtt->outbox);
 	counters.buffered = outbox.messages;
-	counters.dropped = outbox.dropped;
+	counters.dropped = outbox.dropped - (mqtt->dropped_delivered < outbox.dropped ? mqtt->dropped_delivered
+	                                                                              : outbox.dropped);
 	counters.set_aside = outbox.set_aside;
 	return counters;
 }

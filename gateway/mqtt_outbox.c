@@ -202,7 +202,7 @@ static int outbox_prepare(struct mqtt_outbox *outbox)
 		{ &outbox->insert, "INSERT INTO outbox (id, topic, payload, qos, retained, bytes) SELECT ?, ?, ?, ?, ?, ?" },
 		{ &outbox->select_next, "SELECT id, topic, payload, qos, retained FROM outbox WHERE id > ? ORDER BY id LIMIT 1" },
 		{ &outbox->remove_row, "DELETE FROM outbox WHERE id = ? RETURNING bytes" },
-		{ &outbox->drop_oldest, "DELETE FROM outbox WHERE id = (SELECT min(id) FROM outbox) RETURNING bytes" },
+		{ &outbox->drop_oldest, "DELETE FROM outbox WHERE id = (SELECT min(id) FROM outbox) RETURNING bytes, id" },
 		{ &outbox->select_totals, "SELECT count(*), coalesce(sum(bytes), 0), coalesce(max(id), 0) FROM outbox" },
 	};
 	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++)
@@ -461,13 +461,14 @@ void mqtt_outbox_close(struct mqtt_outbox *outbox)
 }
 
 /* Drops the oldest row, for the bounds; -ENOENT when there is none. */
-static int outbox_drop_oldest(struct mqtt_outbox *outbox, uint64_t *bytes)
+static int outbox_drop_oldest(struct mqtt_outbox *outbox, uint64_t *bytes, int64_t *id)
 {
 	sqlite3_stmt *statement = outbox->drop_oldest;
 	int result = 0;
 	int code = sqlite3_step(statement);
 	if (code == SQLITE_ROW) {
 		*bytes = (uint64_t)sqlite3_column_int64(statement, 0);
+		*id = sqlite3_column_int64(statement, 1);
 		code = sqlite3_step(statement);
 	} else if (code == SQLITE_DONE) {
 		result = -ENOENT;
@@ -484,6 +485,7 @@ int mqtt_outbox_append(struct mqtt_outbox *outbox, const char *topic, const void
                        int qos, bool retained, int64_t *id)
 {
 	uint64_t dropped = 0, dropped_bytes = 0;
+	int64_t dropped_max_id = 0;
 	bool in_savepoint = false;
 	int result;
 	if (!topic || (!payload && payload_length > 0) || qos < 0 || qos > 2)
@@ -510,9 +512,12 @@ int mqtt_outbox_append(struct mqtt_outbox *outbox, const char *topic, const void
 	while (outbox->counters.messages - dropped + 1 > outbox->max_messages ||
 	       outbox->counters.bytes - dropped_bytes + bytes > outbox->max_bytes) {
 		uint64_t row_bytes = 0;
-		result = outbox_drop_oldest(outbox, &row_bytes);
+		int64_t row_id = 0;
+		result = outbox_drop_oldest(outbox, &row_bytes, &row_id);
 		if (result < 0)
 			goto fail;
+		if (row_id > dropped_max_id)
+			dropped_max_id = row_id;
 		dropped++;
 		dropped_bytes += row_bytes;
 	}
@@ -539,6 +544,8 @@ int mqtt_outbox_append(struct mqtt_outbox *outbox, const char *topic, const void
 	outbox->counters.bytes = outbox->counters.bytes - dropped_bytes + bytes;
 	outbox->counters.appended++;
 	outbox->counters.dropped += dropped;
+	if (dropped_max_id > outbox->counters.dropped_max_id)
+		outbox->counters.dropped_max_id = dropped_max_id;
 	if (id)
 		*id = outbox->last_id;
 	return 0;

@@ -42,6 +42,7 @@ struct outbox_counters {
 	uint64_t bytes;          /* held now: topics and payloads */
 	uint64_t appended;       /* since open */
 	uint64_t dropped;        /* oldest dropped to stay within the bounds, since open */
+	int64_t dropped_max_id;  /* the highest number dropped so far, 0 when none */
 	uint64_t set_aside;      /* broken databases renamed aside at open */
 };
 
