@@ -62,7 +62,7 @@ RECONNECT_MAX_REAL = 5.0
 # this is True, these two are shown as KNOWN BUG and not counted as
 # failures (that tryggd is on B is checked in B's own log either way); set
 # it to False once tryggd is fixed.
-RECONNECT_RACE_IS_KNOWN = True
+RECONNECT_RACE_IS_KNOWN = False
 
 
 def fail(text):
