@@ -1,5 +1,4 @@
 /* mqtt_link.c — see mqtt_link.h. */
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 
 #include "log.h"
 #include "mqtt_link.h"
+#include "mqtt_reason.h"
 #include "mqtt_tls_probe.h"
 
 /* Paho's own timeout for one try over the whole list of URIs. */
@@ -96,45 +96,18 @@ static void report_down(struct mqtt_link *link, const char *reason, bool serious
 		            where, reason);
 }
 
-/* A broker's CONNACK refusal in words: MQTT 3.1.1 return codes 1 to 5, or
- * an MQTT 5 reason code. */
-static void describe_refusal(int code, char *text, size_t size)
-{
-	static const char *const v3[] = {
-		[1] = "unacceptable protocol version (see version)",
-		[2] = "client id not accepted (see client_id)",
-		[3] = "server unavailable",
-		[4] = "bad user name or password (see username and password_file)",
-		[5] = "not authorised (see username and password_file)",
-	};
-	if (code >= 1 && code <= 5) {
-		snprintf(text, size, "the broker refused tryggd: %s", v3[code]);
-		return;
-	}
-	const char *hint = code == MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD || code == MQTTREASONCODE_NOT_AUTHORIZED
-	                   ? " (see username and password_file)"
-	                   : code == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ? " (see version)" : "";
-	const char *name = MQTTReasonCode_toString((enum MQTTReasonCodes)code);
-	/* "Not authorized": in a sentence, as the 3.1.1 words above. */
-	snprintf(text, size, "the broker refused tryggd: %c%s%s", name[0] ? tolower((unsigned char)name[0]) : '?',
-	         name[0] ? name + 1 : "", hint);
-}
-
 /* Paho's reason, with OpenSSL's when it gave one. */
 static void describe_failure(struct mqtt_link *link, const struct bridge_event *event, char *text, size_t size)
 {
 	if (event->code > 0) {
-		describe_refusal(event->code, text, size);
+		mqtt_reason_refusal(event->code, "tryggd", true, text, size);
 		return;
 	}
 	char ssl_error[sizeof(link->ssl_error)];
 	pthread_mutex_lock(&link->ssl_error_lock);
 	memcpy(ssl_error, link->ssl_error, sizeof(ssl_error));
 	pthread_mutex_unlock(&link->ssl_error_lock);
-	if (ssl_error[0])
-		snprintf(text, size, "%s (TLS: %s)", event->text[0] ? event->text : "failed", ssl_error);
-	else
-		snprintf(text, size, "%s", event->text[0] ? event->text : "failed");
+	mqtt_reason_failure(event->text[0] ? event->text : "failed", ssl_error, text, size);
 }
 
 /* Once per outage, not once per try; again when the cause changes between
@@ -194,20 +167,11 @@ static void on_probe_done(void *userdata, const struct tls_finding *finding)
 static int on_ssl_error(const char *line, size_t length, void *userdata)
 {
 	struct mqtt_link *link = userdata;
-	char copy[512];
-	snprintf(copy, sizeof(copy), "%.*s", (int)length, line);
-	char *field = strstr(copy, ":error:");
-	for (int skip = 0; field && skip < 4; skip++)
-		field = strchr(field + 1, ':');
-	if (!field)
+	char reason[sizeof(link->ssl_error)];
+	if (!mqtt_reason_openssl(line, length, reason, sizeof(reason)))
 		return 0;
-	field++;
-	field[strcspn(field, ":\n")] = '\0';
-	for (char *p = field; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = '?';
 	pthread_mutex_lock(&link->ssl_error_lock);
-	snprintf(link->ssl_error, sizeof(link->ssl_error), "%s", field);
+	snprintf(link->ssl_error, sizeof(link->ssl_error), "%s", reason);
 	pthread_mutex_unlock(&link->ssl_error_lock);
 	return 0;
 }

@@ -19,7 +19,6 @@
  * Threads: Paho calls the callbacks below on its own thread, one at a
  * time; each message is printed there, under run->lock, so a slow output
  * slows the subscription instead of filling memory. */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -36,6 +35,7 @@
 
 #include "common.h"
 #include "credentials.h"
+#include "mqtt_reason.h"
 #include "mqtt_tls_probe.h"
 #include "watch.h"
 #include "watch_internal.h"
@@ -166,29 +166,6 @@ static void on_connected(void *context, char *cause)
 	pthread_mutex_unlock(&run->lock);
 }
 
-/* A broker's CONNACK refusal in words: MQTT 3.1.1 return codes 1 to 5,
- * or an MQTT 5 reason code. */
-static void describe_refusal(int code, char *text, size_t size)
-{
-	static const char *const v3[] = {
-		[1] = "unacceptable protocol version (see version)",
-		[2] = "client id not accepted",
-		[3] = "server unavailable",
-		[4] = "bad user name or password (see username and password_file)",
-		[5] = "not authorised (see username and password_file)",
-	};
-	if (code >= 1 && code <= 5) {
-		snprintf(text, size, "the broker refused the watch: %s", v3[code]);
-		return;
-	}
-	const char *hint = code == MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD || code == MQTTREASONCODE_NOT_AUTHORIZED
-	                   ? " (see username and password_file)"
-	                   : code == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ? " (see version)" : "";
-	const char *name = MQTTReasonCode_toString((enum MQTTReasonCodes)code);
-	snprintf(text, size, "the broker refused the watch: %c%s%s", name && name[0] ? tolower((unsigned char)name[0]) : '?',
-	         name && name[0] ? name + 1 : "", hint);
-}
-
 /* The first connect failed: code > 0 is the broker's refusal, else Paho's
  * reason, with OpenSSL's when it gave one. */
 static void connect_failed(struct watch_run *run, int code, const char *why)
@@ -199,11 +176,9 @@ static void connect_failed(struct watch_run *run, int code, const char *why)
 	if (!run->done && !run->connected_once) {
 		char text[300];
 		if (code > 0)
-			describe_refusal(code, text, sizeof(text));
-		else if (run->ssl_error[0])
-			snprintf(text, sizeof(text), "%s (TLS: %s)", why, run->ssl_error);
+			mqtt_reason_refusal(code, "the watch", false, text, sizeof(text));
 		else
-			snprintf(text, sizeof(text), "%s", why);
+			mqtt_reason_failure(why, run->ssl_error, text, sizeof(text));
 		ctl_error(COMMAND, "cannot connect to the broker: %s", text);
 		run->refused = code > 0;
 		run->connect_failed = true;
@@ -230,20 +205,11 @@ static void on_connect_failure5(void *context, MQTTAsync_failureData5 *response)
 static int on_ssl_error(const char *line, size_t length, void *context)
 {
 	struct watch_run *run = context;
-	char copy[512];
-	snprintf(copy, sizeof(copy), "%.*s", (int)length, line);
-	char *field = strstr(copy, ":error:");
-	for (int skip = 0; field && skip < 4; skip++)
-		field = strchr(field + 1, ':');
-	if (!field)
+	char reason[sizeof(run->ssl_error)];
+	if (!mqtt_reason_openssl(line, length, reason, sizeof(reason)))
 		return 0;
-	field++;
-	field[strcspn(field, ":\n")] = '\0';
 	pthread_mutex_lock(&run->lock);
-	snprintf(run->ssl_error, sizeof(run->ssl_error), "%s", field);
-	for (char *p = run->ssl_error; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	snprintf(run->ssl_error, sizeof(run->ssl_error), "%s", reason);
 	pthread_mutex_unlock(&run->lock);
 	return 0;
 }
