@@ -4,9 +4,98 @@ on a topic prefix, written to a file as it arrives, and read back.
 The functions take the `servers` module (scripts/lib/servers.py) and its
 servers.json as arguments, so this file needs nothing on sys.path."""
 
+import calendar
+import os
+import re
+import shutil
 import subprocess
 import sys
 import time
+
+RFC3339_MS = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z$")
+
+
+def parse_iso(text):
+    """Unix ms of "YYYY-MM-DDTHH:MM:SSZ" (the config's own format)."""
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) * 1000
+
+
+def parse_rfc3339_ms(text):
+    """Unix ms of an RFC 3339 UTC time with milliseconds, or None when the
+    text is not exactly in that form."""
+    m = RFC3339_MS.match(text) if isinstance(text, str) else None
+    if not m:
+        return None
+    y, mo, d, h, mi, s, ms = (int(g) for g in m.groups())
+    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000 + ms
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def load_servers(argv):
+    """TRYGGD SOURCE_DIR SERVERS_DIR from argv, made absolute, and the
+    `servers` module (SOURCE_DIR/scripts/lib/servers.py) with its
+    servers.json loaded: (tryggd, source, servers_dir, servers, info)."""
+    if len(argv) != 4:
+        sys.exit(f"usage: {argv[0]} TRYGGD SOURCE_DIR SERVERS_DIR")
+    tryggd, source, servers_dir = (os.path.abspath(a) for a in argv[1:])
+    sys.path.insert(0, os.path.join(source, "scripts", "lib"))
+    sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+    import servers  # noqa: E402 (the path comes from the arguments)
+    return tryggd, source, servers_dir, servers, servers.load(servers_dir)
+
+
+def write_config(path, sections, comment=None):
+    """tryggd's configuration: sections [(name, ["key = value", ...])] in
+    order, a blank line between them, after an optional comment line."""
+    lines = [f"# {comment}"] if comment else []
+    for number, (name, keys) in enumerate(sections):
+        lines += ([""] if number else []) + [f"[{name}]", *keys]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def sim_sensors(sensors):
+    """Sections of sim sensors from {name: (type, {key: value})}."""
+    return [(f"sensor.{name}", [f"type = {kind}", "driver = sim",
+                                    *(f"{key} = {value}" for key, value in keys.items())])
+            for name, (kind, keys) in sensors.items()]
+
+
+# Two sim sensors, one reading a second each.
+SKY_AND_DOOR = {"sky": ("light", {"interval": 1}), "door": ("footfall", {"interval": 1})}
+
+
+class Problems:
+    """What did not hold, (what, detail) in the order found."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, what, detail=""):
+        self.items.append((what, detail))
+
+    def expect(self, condition, what, detail=""):
+        print(f"  {'ok  ' if condition else 'FAIL'}  {what}" + ("" if condition or not detail else f": {detail}"),
+              flush=True)
+        if not condition:
+            self.add(what, detail)
+        return condition
+
+    def verdict(self, work, ok_text, remove_work=False):
+        """Print what did not hold (its files are kept in work) or "OK:
+        ok_text" (remove_work: and remove work); the exit status."""
+        if self.items:
+            print(f"FAIL: {len(self.items)} problem(s); files in {work}")
+            for what, detail in self.items:
+                print(f"  {what}" + (f": {detail}" if detail else ""))
+            return 1
+        print(f"OK: {ok_text}")
+        if remove_work:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
 
 
 def mqtt_args(info):

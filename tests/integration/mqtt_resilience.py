@@ -27,6 +27,10 @@ import sys
 import tempfile
 import threading
 import time
+import types
+import uuid
+
+from capture import Problems
 
 WINDOW_S = 60
 
@@ -53,7 +57,7 @@ def tcp_accepts(port):
         return False
 
 
-def _stop(proc, timeout_s=10.0):
+def stop_process(proc, timeout_s=10.0):
     """SIGTERM, wait, SIGKILL: only the process we started, by its pid."""
     if proc is None or proc.poll() is not None:
         return
@@ -65,19 +69,16 @@ def _stop(proc, timeout_s=10.0):
         proc.wait()
 
 
-class Problems:
-    def __init__(self):
-        self.items = []
-
-    def expect(self, condition, what, detail=""):
-        print(f"  {'ok  ' if condition else 'FAIL'}  {what}" + ("" if condition or not detail else f": {detail}"),
-              flush=True)
-        if not condition:
-            self.items.append((what, detail))
-        return condition
-
-
 # ---------------------------------------------------------------- broker
+
+def spawn_mosquitto(conf, log_path, wrap=None):
+    """mosquitto -c conf in a session of its own, its output appended to
+    log_path; wrap: a function of the argv to run instead."""
+    argv = [find_program("mosquitto"), "-c", conf]
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(wrap(argv) if wrap else argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True)
+
 
 class Broker:
     """One mosquitto on a fixed free port, persistence in its folder
@@ -122,12 +123,7 @@ class Broker:
         """Start and wait until the port accepts; returns time.monotonic()
         at that moment (the broker is "back")."""
         assert not self.running()
-        log = open(self.log, "ab")
-        try:
-            self.proc = subprocess.Popen([find_program("mosquitto"), "-c", self.conf], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log, start_new_session=True)
-        finally:
-            log.close()
+        self.proc = spawn_mosquitto(self.conf, self.log)
         self.starts += 1
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -232,42 +228,57 @@ class Subscriber:
         """Publish PREFIX/_test/NAME until it is in the file.  The broker
         hands one subscriber its messages in the order they came, so what
         tryggd sent before is in the file too."""
-        topic = f"{self.prefix}/_test/{name}"
-        needle = f" {topic} ".encode()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            self.ensure()
-            subprocess.run([find_program("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(self.broker.port),
-                            "-q", "1", "-t", topic, "-m", "marker"], capture_output=True, timeout=10)
-            end = time.monotonic() + 1.0
-            while time.monotonic() < end:
-                with open(self.path, "rb") as f:
-                    if needle in f.read():
-                        return
-                time.sleep(0.05)
-        sys.exit(f"FAIL: the {name} marker did not come through the broker within {timeout_s} s")
+        if not publish_until_seen(self.path, f"{self.prefix}/_test/{name}",
+                                  ["-h", "127.0.0.1", "-p", str(self.broker.port)], timeout_s, self.ensure):
+            sys.exit(f"FAIL: the {name} marker did not come through the broker within {timeout_s} s")
 
     def messages(self):
         """[(topic, payload str)] in arrival order, markers left out."""
-        out = []
-        with open(self.path, "rb") as f:
-            for raw in f:
-                parts = raw.rstrip(b"\n").split(b" ")
-                if len(parts) < 2:
-                    continue
-                topic = parts[1].decode("utf-8", errors="replace")
-                if topic.startswith(f"{self.prefix}/_test/"):
-                    continue
-                payload = bytes.fromhex(parts[2].decode("ascii")).decode("utf-8", errors="replace") \
-                    if len(parts) == 3 else ""
-                out.append((topic, payload))
-        return out
+        return [(topic, payload) for _, topic, payload in subscriber_lines(self.path, self.prefix, 1)]
 
     def seqs(self):
         return [json.loads(p)["seq"] for t, p in self.messages() if t.endswith("/reading")]
 
     def close(self):
-        _stop(self.proc)
+        stop_process(self.proc)
+
+
+def publish_until_seen(path, topic, pub_args, timeout_s, before_each):
+    """Publish a marker on topic (mosquitto_pub PUB_ARGS, QoS 1), calling
+    before_each() before each try, until a subscriber wrote it to path
+    (within a second of a try): True, or False after timeout_s."""
+    needle = f" {topic} ".encode()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before_each()
+        subprocess.run([find_program("mosquitto_pub"), *pub_args, "-q", "1", "-t", topic, "-m", "marker"],
+                       capture_output=True, timeout=10)
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            with open(path, "rb") as f:
+                if needle in f.read():
+                    return True
+            time.sleep(0.05)
+    return False
+
+
+def subscriber_lines(path, prefix, leading):
+    """What a mosquitto_sub -F '... %t %x' wrote to path, in arrival order,
+    markers (PREFIX/_test/...) left out: [(the `leading` fields before the
+    topic (bytes), topic, payload str)]."""
+    out = []
+    with open(path, "rb") as f:
+        for raw in f:
+            parts = raw.rstrip(b"\n").split(b" ")
+            if len(parts) < leading + 1:
+                continue
+            topic = parts[leading].decode("utf-8", errors="replace")
+            if topic.startswith(f"{prefix}/_test/"):
+                continue
+            payload = bytes.fromhex(parts[leading + 1].decode("ascii")).decode("utf-8", errors="replace") \
+                if len(parts) == leading + 2 else ""
+            out.append((parts[:leading], topic, payload))
+    return out
 
 
 def retained(broker, topic, timeout_s=3):
@@ -284,11 +295,15 @@ class Tryggd:
     """tryggd with its stderr read by a thread: every line kept with the
     time it came (time.monotonic()) and written to a log file."""
 
-    def __init__(self, binary, config, log_path):
+    def __init__(self, binary, config, log_path, wrap=None, poll_s=0.02):
+        """wrap: a function of the argv to run instead (say under setpriv);
+        poll_s: how often wait_for looks at the lines."""
         self.lines = []            # (monotonic, text)
         self.lock = threading.Lock()
+        self.poll_s = poll_s
         self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([binary, "-c", config], stdin=subprocess.DEVNULL,
+        argv = [binary, "-c", config]
+        self.proc = subprocess.Popen(wrap(argv) if wrap else argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.started = time.monotonic()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -308,6 +323,8 @@ class Tryggd:
             return [(t, line) for t, line in self.lines if regex.search(line)]
 
     def wait_for(self, pattern, timeout_s, count=1):
+        """The count-th line matching, or None after timeout_s (or once
+        tryggd has exited)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             found = self.matching(pattern)
@@ -315,7 +332,7 @@ class Tryggd:
                 return found[count - 1]
             if self.proc.poll() is not None:
                 break
-            time.sleep(0.02)
+            time.sleep(self.poll_s)
         return None
 
     def kill(self):
@@ -379,21 +396,27 @@ def write_config(path, *, gateway_id, prefix, source, state_dir, uri, window_s=W
 
 # ---------------------------------------------------------------- files
 
-def outbox_rows(state_dir, with_ids=False):
-    """(topic, payload str) of every message in the outbox of a (killed)
-    tryggd, oldest first: read on a copy of the database and its -wal, so
-    the original stays as the next start finds it.  with_ids: (id, topic,
-    payload bytes) instead."""
-    src = os.path.join(state_dir, "mqtt-buffer.db")
+def _query_copy(state_dir, name, query):
+    """Rows of query on a copy of state_dir/name and its -wal, so the
+    original stays as the next start finds it."""
+    src = os.path.join(state_dir, name)
     with tempfile.TemporaryDirectory() as tmp:
         for suffix in ("", "-wal"):
             if os.path.exists(src + suffix):
                 shutil.copyfile(src + suffix, os.path.join(tmp, "copy.db" + suffix))
         db = sqlite3.connect(os.path.join(tmp, "copy.db"))
         try:
-            rows = db.execute("SELECT id, topic, payload FROM outbox ORDER BY id").fetchall()
+            return db.execute(query).fetchall()
         finally:
             db.close()
+
+
+def outbox_rows(state_dir, with_ids=False):
+    """(topic, payload str) of every message in the outbox of a (killed)
+    tryggd, oldest first: read on a copy of the database and its -wal, so
+    the original stays as the next start finds it.  with_ids: (id, topic,
+    payload bytes) instead."""
+    rows = _query_copy(state_dir, "mqtt-buffer.db", "SELECT id, topic, payload FROM outbox ORDER BY id")
     return [(t, bytes(p).decode("utf-8", errors="replace")) for _, t, p in rows] if not with_ids else \
         [(i, t, bytes(p)) for i, t, p in rows]
 
@@ -404,16 +427,7 @@ def reading_seqs(rows):
 
 def recorded_seq(state_dir):
     """The last seq tryggd recorded in state_dir/tryggd.db (read on a copy)."""
-    src = os.path.join(state_dir, "tryggd.db")
-    with tempfile.TemporaryDirectory() as tmp:
-        for suffix in ("", "-wal"):
-            if os.path.exists(src + suffix):
-                shutil.copyfile(src + suffix, os.path.join(tmp, "copy.db" + suffix))
-        db = sqlite3.connect(os.path.join(tmp, "copy.db"))
-        try:
-            return db.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()[0]
-        finally:
-            db.close()
+    return _query_copy(state_dir, "tryggd.db", "SELECT value FROM meta WHERE key = 'sequence'")[0][0]
 
 
 # ---------------------------------------------------------------- seq
@@ -449,6 +463,15 @@ class SeqReport:
 
     def missing_text(self, limit=12):
         return ", ".join(str(s) for s in self.missing[:limit]) + (" ..." if len(self.missing) > limit else "")
+
+
+def expect_every_seq(p, report, last, first_what="the first seq is 1",
+                     last_what="the last is the last seq tryggd used"):
+    """The subscriber saw every reading seq from 1 to last, in order."""
+    p.expect(report.first == 1, first_what, f"{report.first}")
+    p.expect(report.last == last, f"{last_what} ({last})", f"{report.last}")
+    p.expect(not report.missing, "no seq is missing", report.missing_text())
+    p.expect(not report.out_of_order, "order kept", f"{report.out_of_order[:5]}")
 
 
 # ---------------------------------------------------------------- a run
@@ -501,15 +524,39 @@ class Run:
 
     def finish(self, ok_text):
         print(f"runtime {self.elapsed():.1f} s")
-        if self.problems.items:
-            print(f"FAIL: {len(self.problems.items)} problem(s); files in {self.work}")
-            for what, detail in self.problems.items:
-                print(f"  {what}" + (f": {detail}" if detail else ""))
-            return 1
-        print(f"OK: {ok_text}")
         # Kept for a post-mortem only.
-        shutil.rmtree(self.work, ignore_errors=True)
-        return 0
+        return self.problems.verdict(self.work, ok_text, remove_work=True)
+
+
+def start_simulated(run, kind):
+    """The usual start of a test: a token, the topic prefix and a gateway
+    id KIND-TOKEN, a private broker started, a persistent subscriber on it
+    started, and tryggd's configuration written (simulated clock at speed
+    10, state in run.path("state")).  A namespace of prefix, gateway,
+    status_topic, state, broker, sub, config."""
+    token = uuid.uuid4().hex[:8]
+    prefix, gateway = f"tryggtest-{token}", f"{kind}-{token}"
+    state = run.path("state")
+    broker = run.broker()
+    broker.start()
+    sub = run.subscriber(broker, prefix)
+    sub.start()
+    config = run.path("tryggd.conf")
+    write_config(config, gateway_id=gateway, prefix=prefix, source=run.source, state_dir=state, uri=broker.uri,
+                 simulation=("2026-06-15T10:00:00Z", 10))
+    return types.SimpleNamespace(prefix=prefix, gateway=gateway, status_topic=f"{prefix}/skiftinge/{gateway}/status",
+                                 state=state, broker=broker, sub=sub, config=config)
+
+
+def term_cleanly(p, t):
+    """SIGTERM tryggd: it exits 0 and its stop line (printed) says nothing
+    was kept or dropped.  Returns the stop line's figures."""
+    status = t.term()
+    p.expect(status == 0, "tryggd exits 0 on SIGTERM", f"status {status}")
+    stop = t.stop_line()
+    print(f"tryggd stop line: {stop and 'delivered %d, kept %d, dropped %d' % stop}")
+    p.expect(stop is not None and stop[1:] == (0, 0), "nothing kept or dropped at the stop", f"{stop}")
+    return stop
 
 
 def parse_args(argv):

@@ -21,7 +21,6 @@ working directory (config, tryggd's log, the raw subscription) is kept on
 failure and printed.
 """
 
-import calendar
 import collections
 import json
 import math
@@ -34,7 +33,10 @@ import time
 import uuid
 
 # Beside this file.
-from capture import mqtt_args, read_messages, start_subscriber, stop_process, wait_for_marker
+import capture
+from capture import (
+    is_int, load_servers, mqtt_args, parse_iso, parse_rfc3339_ms, read_messages, start_subscriber, stop_process,
+    wait_for_marker)
 
 DAY_START = "2026-11-02T00:00:00Z"
 DAY_END = "2026-11-03T00:00:00Z"
@@ -64,28 +66,6 @@ TAG_KEYS = {"district", "gateway", "sensor", "site"}
 
 TRYGGD_TIMEOUT_S = 420      # a simulated day; CTest's TIMEOUT is larger
 SUBSCRIBER_TIMEOUT_S = 30   # for the subscriber to catch up at the end
-
-RFC3339_MS = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z$")
-
-
-def parse_iso(text):
-    """Unix ms of "YYYY-MM-DDTHH:MM:SSZ" (the config's own format)."""
-    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) * 1000
-
-
-def parse_rfc3339_ms(text):
-    """Unix ms of an RFC 3339 UTC time with milliseconds, or None when the
-    text is not exactly in that form."""
-    m = RFC3339_MS.match(text) if isinstance(text, str) else None
-    if not m:
-        return None
-    y, mo, d, h, mi, s, ms = (int(g) for g in m.groups())
-    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000 + ms
-
-
-def is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
 
 def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -119,37 +99,15 @@ class Problems:
 # ---------------------------------------------------------------- setup
 
 def write_config(path, work, source, info, gateway_id, prefix):
-    lines = [
-        "# Written by tests/integration/test_end_to_end.py",
-        "[gateway]",
-        f"id = {gateway_id}",
-        f"district = {DISTRICT}",
-        f"site = {SITE}",
-        f"window = {WINDOW_S}",
-        f"state_dir = {os.path.join(work, 'state')}",
-        "",
-        "[simulation]",
-        f"start = {DAY_START}",
-        "speed = 0",
-        f"end = {DAY_END}",
-        f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}",
-        "",
-        "[mqtt]",
-        f"uri = {info['mqtt_uri']}",
-        f"topic_prefix = {prefix}",
-        "qos = 1",
-        "publish_readings = yes",
-        "",
-        "[influx]",
-        f"url = {info['influx_url']}",
-        "api = v1",
-        f"database = {info['database']}",
-    ]
-    for name, (kind, keys) in SENSORS.items():
-        lines += ["", f"[sensor.{name}]", f"type = {kind}", "driver = sim"]
-        lines += [f"{key} = {value}" for key, value in keys.items()]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    capture.write_config(path, [
+        ("gateway", [f"id = {gateway_id}", f"district = {DISTRICT}", f"site = {SITE}", f"window = {WINDOW_S}",
+                     f"state_dir = {os.path.join(work, 'state')}"]),
+        ("simulation", [f"start = {DAY_START}", "speed = 0", f"end = {DAY_END}",
+                        f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}"]),
+        ("mqtt", [f"uri = {info['mqtt_uri']}", f"topic_prefix = {prefix}", "qos = 1", "publish_readings = yes"]),
+        ("influx", [f"url = {info['influx_url']}", "api = v1", f"database = {info['database']}"]),
+        *capture.sim_sensors(SENSORS),
+    ], comment="Written by tests/integration/test_end_to_end.py")
 
 
 # ---------------------------------------------------------------- MQTT checks
@@ -471,14 +429,7 @@ def check_store(problems, servers, info, gateway_id, mqtt_windows):
 # ---------------------------------------------------------------- main
 
 def main(argv):
-    if len(argv) != 4:
-        sys.exit(f"usage: {argv[0]} TRYGGD SOURCE_DIR SERVERS_DIR")
-    tryggd, source, servers_dir = (os.path.abspath(a) for a in argv[1:])
-    sys.path.insert(0, os.path.join(source, "scripts", "lib"))
-    sys.dont_write_bytecode = True   # no __pycache__ in the source tree
-    import servers  # noqa: E402 (the path comes from the arguments)
-
-    info = servers.load(servers_dir)
+    tryggd, source, servers_dir, servers, info = load_servers(argv)
     token = uuid.uuid4().hex[:10]
     gateway_id = f"e2e-{token}"
     prefix = f"tryggtest-{token}"

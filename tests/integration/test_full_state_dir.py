@@ -37,7 +37,8 @@ import time
 import uuid
 
 # Beside this file.
-from capture import read_messages, start_subscriber, stop_process, wait_for_marker
+import capture
+from capture import Problems, load_servers, read_messages, start_subscriber, stop_process, wait_for_marker
 
 TMPFS_SIZE = "16m"
 # Room left for the database when run 1 starts: its tables and the first
@@ -52,53 +53,15 @@ RECOVERED = re.compile(r"the reading sequence number can be recorded again: (\d+
 AT_STOP = re.compile(r"(\d+) readings were not published because their sequence number could not be recorded")
 
 
-class Problems:
-    def __init__(self):
-        self.items = []
-
-    def add(self, what, detail=""):
-        self.items.append((what, detail))
-
-    def expect(self, condition, what, detail=""):
-        print(f"  {'ok  ' if condition else 'FAIL'}  {what}" + ("" if condition or not detail else f": {detail}"))
-        if not condition:
-            self.add(what, detail)
-        return condition
-
-
 def write_config(path, state_dir, source, info, gateway_id, prefix, run):
     start, end, speed = run
-    lines = [
-        "[gateway]",
-        f"id = {gateway_id}",
-        "district = Årby",
-        "window = 60",
-        f"state_dir = {state_dir}",
-        "",
-        "[simulation]",
-        f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}",
-        f"start = {start}",
-        f"end = {end}",
-        f"speed = {speed}",
-        "drain_timeout = 10",
-        "",
-        "[mqtt]",
-        f"uri = tcp://127.0.0.1:{info['mqtt_port']}",
-        f"topic_prefix = {prefix}",
-        "",
-        "[sensor.sky]",
-        "type = light",
-        "driver = sim",
-        "interval = 1",
-        "",
-        "[sensor.door]",
-        "type = footfall",
-        "driver = sim",
-        "interval = 1",
-    ]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-
+    capture.write_config(path, [
+        ("gateway", [f"id = {gateway_id}", "district = Årby", "window = 60", f"state_dir = {state_dir}"]),
+        ("simulation", [f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}", f"start = {start}",
+                        f"end = {end}", f"speed = {speed}", "drain_timeout = 10"]),
+        ("mqtt", [f"uri = tcp://127.0.0.1:{info['mqtt_port']}", f"topic_prefix = {prefix}"]),
+        *capture.sim_sensors(capture.SKY_AND_DOOR),
+    ])
 
 def free_bytes(directory):
     st = os.statvfs(directory)
@@ -282,12 +245,7 @@ def main(argv):
     if os.geteuid() != 0:
         print("SKIP: test_full_state_dir needs root to mount a tmpfs; not run")
         return 0
-    tryggd, source, servers_dir = (os.path.abspath(a) for a in argv[1:])
-    sys.path.insert(0, os.path.join(source, "scripts", "lib"))
-    sys.dont_write_bytecode = True
-    import servers  # noqa: E402 (the path comes from the arguments)
-
-    info = servers.load(servers_dir)
+    tryggd, source, servers_dir, servers, info = load_servers(argv)
     work = tempfile.mkdtemp(prefix="full_state_dir-", dir=os.path.dirname(servers_dir))
     mount_point = os.path.join(work, "fs")
     os.mkdir(mount_point)
@@ -306,13 +264,7 @@ def main(argv):
             time.sleep(1)
             if subprocess.run(["umount", mount_point], capture_output=True).returncode != 0:
                 subprocess.run(["umount", "-l", mount_point])
-    if problems.items:
-        print(f"FAIL: {len(problems.items)} problem(s); files in {work}")
-        for what, detail in problems.items:
-            print(f"  {what}" + (f": {detail}" if detail else ""))
-        return 1
-    print("OK: a sequence number that cannot be recorded is not sent, and none is used twice")
-    return 0
+    return problems.verdict(work, "a sequence number that cannot be recorded is not sent, and none is used twice")
 
 
 if __name__ == "__main__":

@@ -28,10 +28,8 @@ Exit 0 when everything holds, 1 with the list of what did not; the working
 directory is kept on failure and printed.
 """
 
-import calendar
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -39,7 +37,10 @@ import time
 import uuid
 
 # Beside this file.
-from capture import read_messages, start_subscriber, stop_process, wait_for_marker
+import capture
+from capture import (
+    Problems, is_int, load_servers, parse_iso, parse_rfc3339_ms, read_messages, start_subscriber, stop_process,
+    wait_for_marker)
 
 START = "2026-11-02T06:00:00Z"
 END = "2026-11-02T06:30:00Z"
@@ -60,73 +61,21 @@ HEALTH_FIELDS = ["readings", "published", "buffered", "dropped", "lost", "reconn
                  "problems", "uptime_s", "memory"]
 IDENTITY = {"ts", "gateway", "district", "site"}
 TRYGGD_TIMEOUT_S = 120
-RFC3339_MS = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z$")
-
-
-def parse_iso(text):
-    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) * 1000
-
-
-def parse_ts(text):
-    m = RFC3339_MS.match(text) if isinstance(text, str) else None
-    if not m:
-        return None
-    y, mo, d, h, mi, s, ms = (int(g) for g in m.groups())
-    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000 + ms
-
-
 def iso(ms):
     return time.strftime("%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}"
 
 
-def is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-class Problems:
-    def __init__(self):
-        self.items = []
-
-    def expect(self, condition, what, detail=""):
-        print(f"  {'ok  ' if condition else 'FAIL'}  {what}" + ("" if condition or not detail else f": {detail}"))
-        if not condition:
-            self.items.append((what, detail))
-        return condition
-
-
 def write_config(path, work, source, info, gateway_id, prefix):
-    lines = [
-        "# Written by tests/integration/test_health.py",
-        "[gateway]",
-        f"id = {gateway_id}",
-        f"district = {DISTRICT}",
-        f"site = {SITE}",
-        f"window = {WINDOW_S}",
-        f"state_dir = {os.path.join(work, 'state')}",
-        "",
-        "[simulation]",
-        f"start = {START}",
-        f"end = {END}",
-        f"speed = {SPEED}",
-        f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}",
-        "",
-        "[mqtt]",
-        f"uri = {info['mqtt_uri']}",
-        f"topic_prefix = {prefix}",
-        "qos = 1",
-        f"health_interval = {HEALTH_S // 60}min",
-        f"status_interval = {STATUS_S}s",
-        "",
-        "[influx]",
-        f"url = {info['influx_url']}",
-        f"database = {info['database']}",
-    ]
-    for name, (kind, keys) in SENSORS.items():
-        lines += ["", f"[sensor.{name}]", f"type = {kind}", "driver = sim"]
-        lines += [f"{key} = {value}" for key, value in keys.items()]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-
+    capture.write_config(path, [
+        ("gateway", [f"id = {gateway_id}", f"district = {DISTRICT}", f"site = {SITE}", f"window = {WINDOW_S}",
+                     f"state_dir = {os.path.join(work, 'state')}"]),
+        ("simulation", [f"start = {START}", f"end = {END}", f"speed = {SPEED}",
+                        f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}"]),
+        ("mqtt", [f"uri = {info['mqtt_uri']}", f"topic_prefix = {prefix}", "qos = 1",
+                  f"health_interval = {HEALTH_S // 60}min", f"status_interval = {STATUS_S}s"]),
+        ("influx", [f"url = {info['influx_url']}", f"database = {info['database']}"]),
+        *capture.sim_sensors(SENSORS),
+    ], comment="Written by tests/integration/test_health.py")
 
 def check_health(p, messages, base, start, end):
     """Returns the health messages in arrival order."""
@@ -142,7 +91,7 @@ def check_health(p, messages, base, start, end):
         return health, before_final
 
     periodic, final = health[:-1], health[-1]
-    times = [parse_ts(m.get("ts")) for m in health]
+    times = [parse_rfc3339_ms(m.get("ts")) for m in health]
     expected = list(range(start + HEALTH_S * 1000, end, HEALTH_S * 1000)) + [end]
     p.expect(times == expected, f"health at start + {HEALTH_S // 60} min x k inside the run, then at the end "
              f"({len(expected)} messages)", f"got {[iso(t) if t else t for t in times]}")
@@ -157,7 +106,7 @@ def check_health(p, messages, base, start, end):
         if not all(is_int(m[k]) and m[k] >= 0 for k in HEALTH_FIELDS):
             p.expect(False, "health fields are counts", json.dumps(m))
             break
-    p.expect(all(parse_ts(m["ts"]) - start == m["uptime_s"] * 1000 for m in health),
+    p.expect(all(parse_rfc3339_ms(m["ts"]) - start == m["uptime_s"] * 1000 for m in health),
              "uptime_s = virtual seconds since the start", f"{[m['uptime_s'] for m in health]}")
     for key in ("readings", "published", "uptime_s"):
         values = [m[key] for m in periodic]
@@ -176,14 +125,7 @@ def check_health(p, messages, base, start, end):
 
 
 def main(argv):
-    if len(argv) != 4:
-        sys.exit(f"usage: {argv[0]} TRYGGD SOURCE_DIR SERVERS_DIR")
-    tryggd, source, servers_dir = (os.path.abspath(a) for a in argv[1:])
-    sys.path.insert(0, os.path.join(source, "scripts", "lib"))
-    sys.dont_write_bytecode = True
-    import servers  # noqa: E402 (the path comes from the arguments)
-
-    info = servers.load(servers_dir)
+    tryggd, source, servers_dir, servers, info = load_servers(argv)
     token = uuid.uuid4().hex[:10]
     gateway_id = f"health-{token}"
     prefix = f"tryggtest-{token}"
@@ -231,7 +173,7 @@ def main(argv):
     statuses = [(retained, json.loads(payload)) for retained, topic, payload in messages
                 if topic == f"{base}/status"]
     p.expect(all(retained for retained, _ in statuses), "every status retained")
-    online = [parse_ts(m.get("ts")) for _, m in statuses if m.get("state") == "online"]
+    online = [parse_rfc3339_ms(m.get("ts")) for _, m in statuses if m.get("state") == "online"]
     periodic = list(range(start + STATUS_S * 1000, end, STATUS_S * 1000))
     p.expect(len(online) == 1 + len(periodic) and online[1:] == periodic,
              f"online on connect, then at start + {STATUS_S // 60} min x k ({1 + len(periodic)} in all)",
@@ -307,8 +249,8 @@ def main(argv):
     # ---- figures
     if health:
         first, last = health[0], health[-1]
-        print(f"health: {len(health)} messages; first at {iso(parse_ts(first['ts']))}: {json.dumps(first)}")
-        print(f"        last at {iso(parse_ts(last['ts']))}: {json.dumps(last)}")
+        print(f"health: {len(health)} messages; first at {iso(parse_rfc3339_ms(first['ts']))}: {json.dumps(first)}")
+        print(f"        last at {iso(parse_rfc3339_ms(last['ts']))}: {json.dumps(last)}")
     if rows:
         row = sorted(rows, key=lambda r: r["time"])[-1]
         print(f"store:  {len(rows)} gateway points; last at {iso(row['time'])}: "

@@ -25,11 +25,11 @@ Exit 0 when all hold, 1 with the list of what did not.
 import json
 import sys
 import time
-import uuid
 
 # Beside this file; no __pycache__ in the source tree.
 sys.dont_write_bytecode = True
-from mqtt_resilience import Run, SeqReport, parse_args, recorded_seq, retained, write_config  # noqa: E402
+from mqtt_resilience import (  # noqa: E402
+    Run, SeqReport, expect_every_seq, parse_args, recorded_seq, retained, start_simulated, term_cleanly)
 
 KILLS = 2
 UP_S = 3.5
@@ -43,18 +43,10 @@ def main(argv):
     tryggd, source, servers_dir = parse_args(argv)
     run = Run("mqtt_broker_killed", tryggd, source, servers_dir)
     p = run.problems
-    token = uuid.uuid4().hex[:8]
-    prefix, gateway = f"tryggtest-{token}", f"killed-{token}"
-    state = run.path("state")
     try:
-        broker = run.broker()
-        broker.start()
-        sub = run.subscriber(broker, prefix)
-        sub.start()
-        config = run.path("tryggd.conf")
-        write_config(config, gateway_id=gateway, prefix=prefix, source=source, state_dir=state, uri=broker.uri,
-                     simulation=("2026-06-15T10:00:00Z", 10))
-        t = run.tryggd(config, "tryggd")
+        setup = start_simulated(run, "killed")
+        broker, sub = setup.broker, setup.sub
+        t = run.tryggd(setup.config, "tryggd")
         p.expect(t.wait_for(r"mqtt: connected to", 10) is not None, "tryggd connects")
         reconnect_times = []
         for number in range(1, KILLS + 1):
@@ -72,28 +64,19 @@ def main(argv):
             # The next kill must find the subscriber connected (see above).
             p.expect(broker.wait_client(sub.client_id, mark), "the subscriber is back too")
         time.sleep(UP_S)
-        status_topic = f"{prefix}/skiftinge/{gateway}/status"
-        said = retained(broker, status_topic)
+        said = retained(broker, setup.status_topic)
         p.expect(json.loads(said or "{}").get("state") == "online", "the retained status is online again", said)
-        status = t.term()
-        p.expect(status == 0, "tryggd exits 0 on SIGTERM", f"status {status}")
-        stop = t.stop_line()
-        print(f"tryggd stop line: {stop and 'delivered %d, kept %d, dropped %d' % stop}")
-        p.expect(stop is not None and stop[1] == 0 and stop[2] == 0, "nothing kept or dropped at the stop",
-                 f"{stop}")
+        term_cleanly(p, t)
         sub.marker("end")
-        said = retained(broker, status_topic)
+        said = retained(broker, setup.status_topic)
         p.expect(json.loads(said or "{}").get("state") == "offline", "after the stop the status is offline", said)
-        last = recorded_seq(state)
+        last = recorded_seq(setup.state)
         report = SeqReport(sub.seqs())
         messages = sub.messages()
         print(f"tryggd used seq 1..{last}; subscriber saw {len(messages)} messages "
               f"(windows {sum(1 for m in messages if m[0].endswith('/window'))}); {report.summary()}; "
               f"subscriber (re)connections {sub.starts} process(es)")
-        p.expect(report.first == 1, "the first seq is 1", f"{report.first}")
-        p.expect(report.last == last, f"the last seq is the last one tryggd used ({last})", f"{report.last}")
-        p.expect(not report.missing, "no seq is missing", report.missing_text())
-        p.expect(not report.out_of_order, "order kept", f"{report.out_of_order[:5]}")
+        expect_every_seq(p, report, last, last_what="the last seq is the last one tryggd used")
         p.expect(all(r <= RECONNECT_MAX_S for r in reconnect_times),
                  f"connected again within {RECONNECT_MAX_S} s of the broker's return",
                  f"{[round(r, 2) for r in reconnect_times]}")

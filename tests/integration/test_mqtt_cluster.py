@@ -31,16 +31,17 @@ import datetime
 import json
 import os
 import re
-import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 
-from rabbit_cluster import Cluster, children
+# Beside this file; no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+from mqtt_resilience import (  # noqa: E402
+    Problems, Tryggd, find_program, publish_until_seen, recorded_seq, subscriber_lines)
+from rabbit_cluster import Cluster, children  # noqa: E402
 
 # tryggd on a simulated clock, so that the kill finds many messages in
 # flight: 2 sensors, one reading a virtual second each, at SPEED virtual
@@ -67,85 +68,6 @@ RECONNECT_RACE_IS_KNOWN = False
 
 def fail(text):
     sys.exit(f"FAIL: {text}")
-
-
-def find_program(name):
-    found = shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/sbin")
-    if not found:
-        fail(f"{name} not found (scripts/deps installs it)")
-    return found
-
-
-class Problems:
-    def __init__(self):
-        self.items = []
-
-    def expect(self, condition, what, detail=""):
-        print(f"  {'ok  ' if condition else 'FAIL'}  {what}" + ("" if condition or not detail else f": {detail}"),
-              flush=True)
-        if not condition:
-            self.items.append((what, detail))
-        return condition
-
-
-class Tryggd:
-    """tryggd with its stderr read by a thread: each line kept with the
-    time.monotonic() it came at, and written to a log file."""
-
-    def __init__(self, binary, config, log_path):
-        self.lines = []
-        self.lock = threading.Lock()
-        self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([binary, "-c", config], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            now = time.monotonic()
-            self.log.write(raw)
-            self.log.flush()
-            with self.lock:
-                self.lines.append((now, raw.decode("utf-8", errors="replace").rstrip("\n")))
-
-    def matching(self, pattern):
-        regex = re.compile(pattern)
-        with self.lock:
-            return [(t, line) for t, line in self.lines if regex.search(line)]
-
-    def wait_for(self, pattern, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = self.matching(pattern)
-            if found:
-                return found[0]
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        return None
-
-    def term(self, timeout_s=20):
-        """SIGTERM; the exit status (None if it had to be killed)."""
-        status = None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                status = self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        else:
-            status = self.proc.returncode
-        self.reader.join(timeout=5)
-        return status
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.reader.join(timeout=5)
-        self.log.close()
 
 
 class Subscriber:
@@ -177,37 +99,14 @@ class Subscriber:
         """Publish PREFIX/_test/NAME (to node port, default the
         subscriber's) until it is in the file: a node hands a queue's
         messages in order, so what came before is in the file too."""
-        topic = f"{self.prefix}/_test/{name}"
-        needle = f" {topic} ".encode()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            self.ensure()
-            subprocess.run([find_program("mosquitto_pub"), "-V", "mqttv311", "-h", "127.0.0.1",
-                            "-p", str(port or self.port), "-q", "1", "-t", topic, "-m", "marker"],
-                           capture_output=True, timeout=10)
-            end = time.monotonic() + 1.0
-            while time.monotonic() < end:
-                with open(self.path, "rb") as f:
-                    if needle in f.read():
-                        return True
-                time.sleep(0.05)
-        return False
+        return publish_until_seen(self.path, f"{self.prefix}/_test/{name}",
+                                  ["-V", "mqttv311", "-h", "127.0.0.1", "-p", str(port or self.port)], timeout_s,
+                                  self.ensure)
 
     def messages(self):
         """[(arrival unix time, topic, payload str)], markers left out."""
-        out = []
-        with open(self.path, "rb") as f:
-            for raw in f:
-                parts = raw.rstrip(b"\n").split(b" ")
-                if len(parts) < 3:
-                    continue
-                topic = parts[2].decode("utf-8", errors="replace")
-                if topic.startswith(f"{self.prefix}/_test/"):
-                    continue
-                payload = bytes.fromhex(parts[3].decode("ascii")).decode("utf-8", errors="replace") \
-                    if len(parts) == 4 else ""
-                out.append((float(parts[0]), topic, payload))
-        return out
+        return [(float(lead[0]), topic, payload)
+                for lead, topic, payload in subscriber_lines(self.path, self.prefix, 2)]
 
     def close(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -226,20 +125,6 @@ def retained(port, topic):
                            "-C", "1", "-W", "1", "--retained-only", "-t", topic],
                           capture_output=True, timeout=10)
     return done.stdout.decode(errors="replace").strip()
-
-
-def recorded_seq(state_dir):
-    """The last seq tryggd recorded (state_dir/tryggd.db, read on a copy)."""
-    src = os.path.join(state_dir, "tryggd.db")
-    with tempfile.TemporaryDirectory() as tmp:
-        for suffix in ("", "-wal"):
-            if os.path.exists(src + suffix):
-                shutil.copyfile(src + suffix, os.path.join(tmp, "copy.db" + suffix))
-        db = sqlite3.connect(os.path.join(tmp, "copy.db"))
-        try:
-            return db.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()[0]
-        finally:
-            db.close()
 
 
 def when(text):
@@ -429,14 +314,8 @@ def main(argv):
                  "; ".join(f"{pid} {cmd[:80]}" for pid, cmd in left))
         p.expect(not children(), "no child of the test left, not even a zombie", f"{children()}")
     print(f"runtime {time.monotonic() - t0:.1f} s")
-    if p.items:
-        print(f"FAIL: {len(p.items)} problem(s); files in {work}")
-        for what, detail in p.items:
-            print(f"  {what}" + (f": {detail}" if detail else ""))
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    print("OK: tryggd failed over from a killed RabbitMQ node to the other and lost no reading")
-    return 0
+    return p.verdict(work, "tryggd failed over from a killed RabbitMQ node to the other and lost no reading",
+                     remove_work=True)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,11 @@ the broker stays up.
 import statistics
 import sys
 import time
-import uuid
 
 # Beside this file; no __pycache__ in the source tree.
 sys.dont_write_bytecode = True
-from mqtt_resilience import Run, SeqReport, parse_args, recorded_seq, write_config  # noqa: E402
+from mqtt_resilience import (  # noqa: E402
+    Run, SeqReport, expect_every_seq, parse_args, recorded_seq, start_simulated, term_cleanly)
 
 # name, period, down, duration, reconnects at least: the brief's broker,
 # stopped and started every second (up 0.7 s at a time, shorter than
@@ -99,18 +99,10 @@ def main(argv):
     tryggd, source, servers_dir = parse_args(argv)
     run = Run("mqtt_flapping_broker", tryggd, source, servers_dir)
     p = run.problems
-    token = uuid.uuid4().hex[:8]
-    prefix, gateway = f"tryggtest-{token}", f"flap-{token}"
-    state = run.path("state")
     try:
-        broker = run.broker()
-        broker.start()
-        sub = run.subscriber(broker, prefix)
-        sub.start()
-        config = run.path("tryggd.conf")
-        write_config(config, gateway_id=gateway, prefix=prefix, source=source, state_dir=state, uri=broker.uri,
-                     simulation=("2026-06-15T10:00:00Z", 10))
-        t = run.tryggd(config, "tryggd")
+        setup = start_simulated(run, "flap")
+        broker, sub = setup.broker, setup.sub
+        t = run.tryggd(setup.config, "tryggd")
         p.expect(t.wait_for(r"mqtt: connected to", 10) is not None, "tryggd connects")
         figures = []
         for name, period_s, down_s, duration_s, minimum in PHASES:
@@ -120,20 +112,13 @@ def main(argv):
             # a connect, and what it kept goes out.
             p.expect(wait_connected(t, 12), f"{name}: connected once the broker stays up")
             time.sleep(1)
-        status = t.term()
-        p.expect(status == 0, "tryggd exits 0 on SIGTERM", f"status {status}")
-        stop = t.stop_line()
-        print(f"tryggd stop line: {stop and 'delivered %d, kept %d, dropped %d' % stop}")
-        p.expect(stop is not None and stop[1:] == (0, 0), "nothing kept or dropped at the stop", f"{stop}")
+        term_cleanly(p, t)
 
         sub.marker("end")
-        last = recorded_seq(state)
+        last = recorded_seq(setup.state)
         report = SeqReport(sub.seqs())
         print(f"subscriber: {report.summary()}")
-        p.expect(report.first == 1, "the first seq is 1", f"{report.first}")
-        p.expect(report.last == last, f"the last is the last seq tryggd used ({last})", f"{report.last}")
-        p.expect(not report.missing, "no seq is missing", report.missing_text())
-        p.expect(not report.out_of_order, "order kept", f"{report.out_of_order[:5]}")
+        expect_every_seq(p, report, last)
         print(f"figures: sent seq 1..{last}, received {report.received}, duplicates {report.duplicates}; "
               + "; ".join(f"{name}: {starts} broker starts, {again} reconnects"
                           + (f" (median {statistics.median(d):.2f} s after the start)" if d else "")

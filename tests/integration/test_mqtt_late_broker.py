@@ -14,12 +14,12 @@ soon tryggd connects and however late mosquitto_sub does.
 import json
 import sys
 import time
-import uuid
 
 # Beside this file; no __pycache__ in the source tree.
 sys.dont_write_bytecode = True
 from mqtt_resilience import (  # noqa: E402
-    Run, SeqReport, parse_args, recorded_seq, retained, tcp_accepts, write_config)
+    Run, SeqReport, expect_every_seq, parse_args, recorded_seq, retained, start_simulated, tcp_accepts,
+    term_cleanly)
 
 LATE_S = 5.0
 # Tries at 0, 0.5, 1.5, 3.5, 7.5 s (each wait ±20 %): the one after the
@@ -31,20 +31,12 @@ def main(argv):
     tryggd, source, servers_dir = parse_args(argv)
     run = Run("mqtt_late_broker", tryggd, source, servers_dir)
     p = run.problems
-    token = uuid.uuid4().hex[:8]
-    prefix, gateway = f"tryggtest-{token}", f"late-{token}"
-    state = run.path("state")
     try:
-        broker = run.broker()
-        broker.start()
-        sub = run.subscriber(broker, prefix)
-        sub.start()
+        setup = start_simulated(run, "late")
+        broker, sub = setup.broker, setup.sub
         broker.stop()
         p.expect(not tcp_accepts(broker.port), "nothing listens on the broker's port")
-        config = run.path("tryggd.conf")
-        write_config(config, gateway_id=gateway, prefix=prefix, source=source, state_dir=state, uri=broker.uri,
-                     simulation=("2026-06-15T10:00:00Z", 10))
-        t = run.tryggd(config, "tryggd")
+        t = run.tryggd(setup.config, "tryggd")
         time.sleep(LATE_S)
         back = broker.start()
         print(f"broker started {back - t.started:.1f} s after tryggd")
@@ -53,23 +45,16 @@ def main(argv):
             print(f"  connected {found[0] - back:.2f} s after the broker came")
             p.expect(found[0] - back <= CONNECT_MAX_S, f"within {CONNECT_MAX_S} s", f"{found[0] - back:.2f}")
         time.sleep(3)
-        said = retained(broker, f"{prefix}/skiftinge/{gateway}/status")
+        said = retained(broker, setup.status_topic)
         p.expect(json.loads(said or "{}").get("state") == "online", "the retained status is online", said)
-        status = t.term()
-        p.expect(status == 0, "tryggd exits 0 on SIGTERM", f"status {status}")
-        stop = t.stop_line()
-        print(f"tryggd stop line: {stop and 'delivered %d, kept %d, dropped %d' % stop}")
-        p.expect(stop is not None and stop[1:] == (0, 0), "nothing kept or dropped at the stop", f"{stop}")
+        term_cleanly(p, t)
         warnings = t.matching(r"cannot connect")
         p.expect(len(warnings) == 1, "the outage is logged once", f"{len(warnings)} lines")
         sub.marker("end")
-        last = recorded_seq(state)
+        last = recorded_seq(setup.state)
         report = SeqReport(sub.seqs())
         print(f"subscriber: {report.summary()}")
-        p.expect(report.first == 1, "the first reading to arrive is seq 1", f"{report.first}")
-        p.expect(report.last == last, f"the last is the last seq tryggd used ({last})", f"{report.last}")
-        p.expect(not report.missing, "no seq is missing", report.missing_text())
-        p.expect(not report.out_of_order, "order kept", f"{report.out_of_order[:5]}")
+        expect_every_seq(p, report, last, first_what="the first reading to arrive is seq 1")
         print(f"figures: sent seq 1..{last}, received {report.received}, duplicates {report.duplicates}, "
               f"connected {found[0] - back if found else float('nan'):.2f} s after the broker came")
     finally:

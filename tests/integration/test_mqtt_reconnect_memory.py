@@ -47,13 +47,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+# Beside this file; no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+import mqtt_resilience  # noqa: E402
+from mqtt_resilience import free_port, spawn_mosquitto, tcp_accepts  # noqa: E402
 
 DEFAULT_CYCLES = 60
 LONG_CYCLES = 500
@@ -79,31 +82,10 @@ SLACK_KIB = 1024
 SENSORS = (("sky", "light"), ("door", "footfall"), ("gate", "footfall"), ("lamp", "lamp"))
 
 
-def find_program(name):
-    found = shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/sbin")
-    if not found:
-        sys.exit(f"FAIL: {name} not found (scripts/deps installs it)")
-    return found
-
-
 def with_pdeathsig(argv):
     """argv, run so that it gets SIGKILL when this script dies."""
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "KILL", *argv] if setpriv else argv
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def tcp_accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def cycle_count(argv):
@@ -139,9 +121,7 @@ class Broker:
 
     def start(self, timeout_s=10.0):
         """Start; time.monotonic() when the port accepts."""
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(with_pdeathsig([find_program("mosquitto"), "-c", self.conf]),
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        self.proc = spawn_mosquitto(self.conf, self.log, wrap=with_pdeathsig)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -184,43 +164,12 @@ class Broker:
                 self.kill()
 
 
-class Tryggd:
-    """tryggd with its output read by a thread: every line with the time it
-    came, also written to a log file."""
+class Tryggd(mqtt_resilience.Tryggd):
+    """tryggd (mqtt_resilience.Tryggd) under setpriv --pdeathsig, its lines
+    watched every 5 ms, and its figures from /proc."""
 
     def __init__(self, binary, config, log_path):
-        self.lines = []
-        self.lock = threading.Lock()
-        self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen(with_pdeathsig([binary, "-c", config]), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            now = time.monotonic()
-            self.log.write(raw)
-            self.log.flush()
-            with self.lock:
-                self.lines.append((now, raw.decode("utf-8", errors="replace").rstrip("\n")))
-
-    def matching(self, pattern):
-        regex = re.compile(pattern)
-        with self.lock:
-            return [(t, line) for t, line in self.lines if regex.search(line)]
-
-    def wait_for(self, pattern, timeout_s, count=1):
-        """The count-th line matching, or None after timeout_s."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = self.matching(pattern)
-            if len(found) >= count:
-                return found[count - 1]
-            if self.proc.poll() is not None:
-                return None
-            time.sleep(0.005)
-        return None
+        super().__init__(binary, config, log_path, wrap=with_pdeathsig, poll_s=0.005)
 
     def status(self):
         """(VmRSS KiB, RssAnon KiB, threads, open files) from /proc."""
@@ -231,28 +180,6 @@ class Tryggd:
                 fields[key] = value.split()[0] if value.split() else ""
         files = len(os.listdir(f"/proc/{self.proc.pid}/fd"))
         return int(fields["VmRSS"]), int(fields["RssAnon"]), int(fields["Threads"]), files
-
-    def term(self, timeout_s=20):
-        """SIGTERM; the exit status, None when it had to be killed."""
-        status = None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                status = self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        else:
-            status = self.proc.returncode
-        self.reader.join(timeout=5)
-        return status
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.reader.join(timeout=5)
-        self.log.close()
 
 
 def write_config(path, source, state_dir, uri, prefix, gateway_id):

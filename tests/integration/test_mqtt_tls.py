@@ -52,6 +52,10 @@ import tempfile
 import threading
 import time
 
+# Beside this file; no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+from mqtt_resilience import find_program, free_port, spawn_mosquitto, stop_process, tcp_accepts  # noqa: E402
+
 EX_TEMPFAIL = 75
 PASSWORD = "Tr1ggd-s3cret-0f-the-mast"
 WRONG_PASSWORD = "not-the-password-4711"
@@ -59,40 +63,6 @@ READER_PASSWORD = "reader-only-1234"
 RUN_TIMEOUT_S = 60
 # A failing run: how long tryggd tries before the simulation's drain ends it.
 DRAIN_S = 10
-
-
-def find_program(name):
-    path = os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/sbin"
-    found = shutil.which(name, path=path)
-    if not found:
-        sys.exit(f"FAIL: {name} not found (scripts/deps installs it)")
-    return found
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def tcp_accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def stop(proc, timeout_s=10.0):
-    """SIGTERM, wait, SIGKILL: only the process we started, by its pid."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 class Checks:
@@ -192,12 +162,7 @@ class Broker:
             )
 
     def start(self, timeout_s=10.0):
-        log = open(self.log, "ab")
-        try:
-            self.proc = subprocess.Popen([find_program("mosquitto"), "-c", self.conf], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log, start_new_session=True)
-        finally:
-            log.close()
+        self.proc = spawn_mosquitto(self.conf, self.log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -208,7 +173,7 @@ class Broker:
         return False
 
     def close(self):
-        stop(self.proc)
+        stop_process(self.proc)
 
 
 class Subscriber:
@@ -262,7 +227,7 @@ class Subscriber:
         return seqs
 
     def close(self):
-        stop(self.proc)
+        stop_process(self.proc)
 
 
 # ---------------------------------------------------------------- proxies
@@ -290,12 +255,15 @@ class Listener:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            conn.settimeout(1.0)
-            try:
-                self.seen.append(conn.recv(200).split(b"\r\n")[0].decode("latin-1"))
-            except OSError:
-                self.seen.append("(nothing)")
-            conn.close()
+            self._accepted(conn)
+
+    def _accepted(self, conn):
+        conn.settimeout(1.0)
+        try:
+            self.seen.append(conn.recv(200).split(b"\r\n")[0].decode("latin-1"))
+        except OSError:
+            self.seen.append("(nothing)")
+        conn.close()
 
     def close(self):
         self.closing = True
@@ -307,16 +275,8 @@ class ConnectProxy(Listener):
     """A minimal HTTP CONNECT proxy: records the request line, connects to
     the target and relays both ways."""
 
-    def _run(self):
-        while not self.closing:
-            ready, _, _ = select.select([self.sock], [], [], 0.2)
-            if not ready:
-                continue
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def _accepted(self, conn):
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):
         upstream = None
@@ -373,7 +333,7 @@ class Run:
         try:
             self.status = proc.wait(timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            stop(proc)
+            stop_process(proc)
             self.status = None
         reader.join(timeout=5)
         self.wall = time.monotonic() - t0

@@ -25,12 +25,11 @@ test_mqtt_broker_killed.py for SIGKILL).
 import json
 import sys
 import time
-import uuid
 
 # Beside this file; no __pycache__ in the source tree.
 sys.dont_write_bytecode = True
 from mqtt_resilience import (  # noqa: E402
-    Run, SeqReport, outbox_rows, parse_args, reading_seqs, recorded_seq, retained, write_config)
+    Run, SeqReport, outbox_rows, parse_args, reading_seqs, recorded_seq, retained, start_simulated)
 
 RECONNECT_MAX_S = 7.0
 
@@ -39,20 +38,12 @@ def main(argv):
     tryggd, source, servers_dir = parse_args(argv)
     run = Run("mqtt_tryggd_killed", tryggd, source, servers_dir)
     p = run.problems
-    token = uuid.uuid4().hex[:8]
-    prefix, gateway = f"tryggtest-{token}", f"crash-{token}"
-    status_topic = f"{prefix}/skiftinge/{gateway}/status"
-    state = run.path("state")
     used = [0]          # the last seq recorded after each run
     skipped = []        # (from, to) numbers recorded but never kept
     try:
-        broker = run.broker()
-        broker.start()
-        sub = run.subscriber(broker, prefix)
-        sub.start()
-        config = run.path("tryggd.conf")
-        write_config(config, gateway_id=gateway, prefix=prefix, source=source, state_dir=state, uri=broker.uri,
-                     simulation=("2026-06-15T10:00:00Z", 10))
+        setup = start_simulated(run, "crash")
+        broker, sub, config = setup.broker, setup.sub, setup.config
+        state, status_topic = setup.state, setup.status_topic
 
         def after_kill(label):
             rows = outbox_rows(state)

@@ -24,60 +24,24 @@ import time
 import uuid
 
 # Beside this file.
-from capture import mqtt_args, read_messages, start_subscriber, stop_process, wait_for_marker
+import capture
+from capture import (
+    Problems, load_servers, mqtt_args, read_messages, start_subscriber, stop_process, wait_for_marker)
 
 WINDOW_S = 2
 
 
-class Problems:
-    def __init__(self):
-        self.items = []
-
-    def add(self, what, detail=""):
-        self.items.append((what, detail))
-
-    def expect(self, condition, what, detail=""):
-        print(f"  {'ok  ' if condition else 'FAIL'}  {what}" + ("" if condition or not detail else f": {detail}"))
-        if not condition:
-            self.add(what, detail)
-        return condition
-
-
 def write_config(path, work, source, info, gateway_id, prefix, simulation):
-    lines = [
-        "[gateway]",
-        f"id = {gateway_id}",
-        "district = Skiftinge",
-        f"window = {WINDOW_S if simulation is None else 60}",
-        f"state_dir = {os.path.join(work, 'state')}",
-        "",
-        "[simulation]",
-        f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}",
-    ]
-    if simulation:
-        lines += [f"start = {simulation[0]}", f"end = {simulation[1]}", "speed = 0", "drain_timeout = 10"]
-    lines += [
-        "",
-        "[mqtt]",
-        f"uri = tcp://127.0.0.1:{info['mqtt_port']}",
-        f"topic_prefix = {prefix}",
-        "",
-        "[influx]",
-        f"url = http://127.0.0.1:{info['influx_port']}",
-        "",
-        "[sensor.sky]",
-        "type = light",
-        "driver = sim",
-        "interval = 1",
-        "",
-        "[sensor.door]",
-        "type = footfall",
-        "driver = sim",
-        "interval = 1",
-    ]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-
+    timing = [f"start = {simulation[0]}", f"end = {simulation[1]}", "speed = 0", "drain_timeout = 10"] \
+        if simulation else []
+    capture.write_config(path, [
+        ("gateway", [f"id = {gateway_id}", "district = Skiftinge", f"window = {WINDOW_S if simulation is None else 60}",
+                     f"state_dir = {os.path.join(work, 'state')}"]),
+        ("simulation", [f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}", *timing]),
+        ("mqtt", [f"uri = tcp://127.0.0.1:{info['mqtt_port']}", f"topic_prefix = {prefix}"]),
+        ("influx", [f"url = http://127.0.0.1:{info['influx_port']}"]),
+        *capture.sim_sensors(capture.SKY_AND_DOOR),
+    ])
 
 def decode(messages, leaf):
     return [json.loads(payload) for _, topic, payload in messages if topic.endswith("/" + leaf)]
@@ -183,25 +147,12 @@ def restart_continues_seq(servers, info, tryggd, source, work, problems):
 
 
 def main(argv):
-    if len(argv) != 4:
-        sys.exit(f"usage: {argv[0]} TRYGGD SOURCE_DIR SERVERS_DIR")
-    tryggd, source, servers_dir = (os.path.abspath(a) for a in argv[1:])
-    sys.path.insert(0, os.path.join(source, "scripts", "lib"))
-    sys.dont_write_bytecode = True
-    import servers  # noqa: E402 (the path comes from the arguments)
-
-    info = servers.load(servers_dir)
+    tryggd, source, servers_dir, servers, info = load_servers(argv)
     work = tempfile.mkdtemp(prefix="stop_and_restart-", dir=os.path.dirname(servers_dir))
     problems = Problems()
     sigterm_mid_window(servers, info, tryggd, source, work, problems)
     restart_continues_seq(servers, info, tryggd, source, work, problems)
-    if problems.items:
-        print(f"FAIL: {len(problems.items)} problem(s); files in {work}")
-        for what, detail in problems.items:
-            print(f"  {what}" + (f": {detail}" if detail else ""))
-        return 1
-    print("OK: a stop flushes and says offline, a restart goes on counting")
-    return 0
+    return problems.verdict(work, "a stop flushes and says offline, a restart goes on counting")
 
 
 if __name__ == "__main__":
