@@ -29,6 +29,8 @@ struct mqtt {
 	bool dirty;                  /* the outbox has writes to commit */
 	uint64_t turn_kept;          /* messages kept since the last commit */
 	bool refusing;               /* the broker refuses messages: said once per episode */
+	bool dropping;               /* the buffer is full and drops its oldest: said once per episode */
+	uint64_t episode_dropped_from;
 	/* Messages the outbox dropped to stay within its bounds while they
 	 * were already with Paho, which the broker then acknowledged: they
 	 * were delivered, not dropped.  The ring remembers the last of them,
@@ -357,15 +359,35 @@ int mqtt_start(struct mqtt *mqtt)
 	return 0;
 }
 
+/* A full buffer drops its oldest with every new message: said once when
+ * that begins and once when there is room again, with the count. */
+static void mqtt_watch_drops(struct mqtt *mqtt, uint64_t dropped_before)
+{
+	struct outbox_counters outbox = mqtt_outbox_counters(mqtt->outbox);
+	if (outbox.dropped > dropped_before && !mqtt->dropping) {
+		mqtt->dropping = true;
+		mqtt->episode_dropped_from = dropped_before;
+		log_warning("mqtt: the buffer is full (%llu messages, %llu bytes): the oldest messages are dropped "
+		            "until the broker takes some", (unsigned long long)outbox.messages,
+		            (unsigned long long)outbox.bytes);
+	} else if (outbox.dropped == dropped_before && mqtt->dropping) {
+		mqtt->dropping = false;
+		log_info("mqtt: the buffer has room again; %llu oldest messages were dropped meanwhile",
+		         (unsigned long long)(outbox.dropped - mqtt->episode_dropped_from));
+	}
+}
+
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const char *payload, int qos, bool retained)
 {
 	int64_t id;
+	uint64_t dropped_before = mqtt_outbox_counters(mqtt->outbox).dropped;
 	int r = mqtt_outbox_append(mqtt->outbox, topic, payload, strlen(payload), qos, retained, &id);
 	if (r < 0) {
 		if (r != -EMSGSIZE)
 			mqtt->counters.unsaved++;
 		return r;
 	}
+	mqtt_watch_drops(mqtt, dropped_before);
 	mqtt->dirty = true;
 	mqtt->turn_kept++;
 	mqtt_pump(mqtt);
