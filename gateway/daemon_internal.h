@@ -1,0 +1,75 @@
+/* daemon_internal.h — what the files of the daemon share: struct daemon
+ * and the functions one file calls in another.  daemon.c has the wiring
+ * and the lifecycle: opening the state, spool, sensors, MQTT and the store,
+ * the timers, closing windows, and stopping (draining, the deadline,
+ * signals).  daemon_publish.c has the MQTT publishing side: status,
+ * readings (recording each sequence number first), alerts, and the
+ * gateway's own figures for the health topic and the gateway point.
+ * Nothing outside gateway/daemon*.c includes this.
+ *
+ * daemon_run() (daemon.c) owns struct daemon, on its stack, and everything
+ * it points to (freed in daemon_free()); it borrows the config for the
+ * whole run.  daemon_publish.c only uses what daemon.c set up. */
+#ifndef TRYGGD_DAEMON_INTERNAL_H
+#define TRYGGD_DAEMON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "health.h"
+#include "identity.h"
+#include "reading.h"
+#include "sensor.h"
+
+/* What the daemon keeps per sensor besides the sensor itself: its topics
+ * (topic.h names them). */
+struct daemon_sensor {
+	struct sensor *sensor;
+	char *topic_reading, *topic_window, *topic_alert;
+};
+
+enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_CLOSING };
+
+struct daemon {
+	const struct config *config;
+	sd_event *event;
+	sd_event_source *signal_sources[3];
+	sd_event_source *deadline;
+	struct schedule *schedule;
+	struct identity identity;
+	char *topic_status, *topic_health;
+	struct daemon_sensor *sensors;
+	size_t sensor_count;
+	struct state *state;
+	struct spool *spool;
+	struct mqtt *mqtt;
+	struct store_influx *store;
+	uint64_t seq;                    /* the last reading sequence number used (and recorded) */
+	uint64_t seq_unrecorded;         /* readings not published: their number could not be recorded */
+	uint64_t seq_episode;            /* of those, since recording last worked; 0 while it works */
+	int64_t window_ms;
+	enum daemon_phase phase;
+	int timeout_status;              /* exit status when draining runs out of time */
+	uint64_t windows, mqtt_dropped;
+	int64_t started_ms;              /* the schedule's clock at the start */
+	int64_t started_monotonic_ms;    /* CLOCK_MONOTONIC at the start */
+};
+
+/* daemon_publish.c */
+int daemon_publish(struct daemon *daemon, const char *topic, char *payload, bool retained, bool now);
+void daemon_publish_status(struct daemon *daemon, bool online);
+void daemon_publish_alert(struct daemon *daemon, struct daemon_sensor *entry, bool now);
+void daemon_publish_health(struct daemon *daemon);
+void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_ms, double value,
+                       enum reading_direction direction);
+void daemon_on_alert(void *userdata, struct sensor *sensor);
+int64_t daemon_on_health(void *userdata, int64_t now_ms);
+int64_t daemon_on_status(void *userdata, int64_t now_ms);
+uint64_t daemon_readings(const struct daemon *daemon);
+int64_t daemon_monotonic_ms(void);
+struct health daemon_health(const struct daemon *daemon);
+
+#endif

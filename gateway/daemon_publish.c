@@ -1,0 +1,222 @@
+/* daemon_publish.c — the daemon's MQTT publishing side and its own
+ * figures; see daemon_internal.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon_internal.h"
+#include "log.h"
+#include "mqtt.h"
+#include "payload.h"
+#include "schedule.h"
+#include "spool.h"
+#include "state.h"
+#include "store_influx.h"
+
+/* ---- publishing ---- */
+
+/* Into the durable outbox, in order; or, with now, straight to the broker
+ * (a retained state re-said on connect, which must not wait behind a
+ * backlog and is said again on the next connect anyway). */
+int daemon_publish(struct daemon *daemon, const char *topic, char *payload, bool retained, bool now)
+{
+	if (!payload) {
+		log_error("out of memory building a message for %s", topic);
+		daemon->mqtt_dropped++;
+		return -ENOMEM;
+	}
+	int r = now ? mqtt_publish_now(daemon->mqtt, topic, payload, daemon->config->mqtt.qos, retained)
+	            : mqtt_publish(daemon->mqtt, topic, payload, daemon->config->mqtt.qos, retained);
+	if (r < 0 && !now) {
+		/* Counted, and said once per thousand so a disk in trouble
+		 * can't flood the journal. */
+		if (daemon->mqtt_dropped % 1000 == 0) {
+			if (r == -EMSGSIZE)
+				log_warning("mqtt: a message to %s is larger than buffer_size, dropping: %llu dropped so far",
+				            topic, (unsigned long long)daemon->mqtt_dropped + 1);
+			else
+				log_warning("mqtt: cannot keep a message for %s (%s), dropping: %llu dropped so far", topic,
+				            strerror(-r), (unsigned long long)daemon->mqtt_dropped + 1);
+		}
+		daemon->mqtt_dropped++;
+	}
+	free(payload);
+	return r;
+}
+
+void daemon_publish_status(struct daemon *daemon, bool online)
+{
+	/* online on every connect, at once; offline at a clean stop, after
+	 * everything else, through the outbox so that the stop waits for it. */
+	char *payload = online
+		? payload_status("online", TRYGGD_VERSION, schedule_now(daemon->schedule))
+		: payload_status("offline", NULL, -1);
+	daemon_publish(daemon, daemon->topic_status, payload, true, online);
+}
+
+static struct daemon_sensor *daemon_find(struct daemon *daemon, const struct sensor *sensor)
+{
+	for (size_t i = 0; i < daemon->sensor_count; i++)
+		if (daemon->sensors[i].sensor == sensor)
+			return &daemon->sensors[i];
+	return NULL;
+}
+
+/* Record seq as used before the message carrying it leaves, so a restart
+ * goes on after it and a crash can skip a number but never reuse one.  A
+ * number that cannot be recorded is not used: the reading is not
+ * published (counted as dropped; its window still has it) and the next
+ * reading tries the same number again, so what is sent still rises by
+ * exactly 1.  A disk that refuses is said once when it starts refusing
+ * and once when it takes the number again, not once per reading. */
+static bool daemon_record_seq(struct daemon *daemon, uint64_t seq)
+{
+	int r = state_sequence_store(daemon->state, seq);
+	if (r < 0) {
+		if (daemon->seq_episode == 0)
+			log_warning("cannot record the reading sequence number %llu in %s/tryggd.db: %s (%s); "
+			            "readings are not published until it can be recorded, so that no number is used twice",
+			            (unsigned long long)seq, daemon->config->gateway.state_dir, state_error(daemon->state),
+			            strerror(-r));
+		daemon->seq_episode++;
+		daemon->seq_unrecorded++;
+		daemon->mqtt_dropped++;
+		return false;
+	}
+	if (daemon->seq_episode > 0) {
+		log_info("the reading sequence number can be recorded again: %llu readings were not published "
+		         "while it could not; going on with seq %llu",
+		         (unsigned long long)daemon->seq_episode, (unsigned long long)seq);
+		daemon->seq_episode = 0;
+	}
+	return true;
+}
+
+void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_ms, double value,
+                              enum reading_direction direction)
+{
+	struct daemon *daemon = userdata;
+	if (!daemon->mqtt || !daemon->config->mqtt.publish_readings)
+		return;
+	const struct sensor_config *sc = sensor_config(sensor);
+	struct reading reading = {
+		.ts_ms = ts_ms, .seq = daemon->seq + 1, .value = value, .direction = direction,
+	};
+	if (!daemon_record_seq(daemon, reading.seq))
+		return;
+	/* A number is used once its message is kept for the broker: one the
+	 * outbox refused (a full disk) goes to the next reading, so a
+	 * subscriber sees a gap only where a kept message was lost. */
+	if (daemon_publish(daemon, daemon_find(daemon, sensor)->topic_reading,
+	                   payload_reading(&daemon->identity, sc->name, sc->type, &reading), false, false) == 0)
+		daemon->seq = reading.seq;
+}
+
+void daemon_publish_alert(struct daemon *daemon, struct daemon_sensor *entry, bool now)
+{
+	const struct sensor_config *sc = sensor_config(entry->sensor);
+	daemon_publish(daemon, entry->topic_alert,
+	               payload_alert(&daemon->identity, sc->name, sc->type, sensor_alerts(entry->sensor),
+	                             schedule_now(daemon->schedule)),
+	               true, now);
+}
+
+void daemon_on_alert(void *userdata, struct sensor *sensor)
+{
+	struct daemon *daemon = userdata;
+	struct daemon_sensor *entry = daemon_find(daemon, sensor);
+	enum alert_kind kind;
+	const struct alert_problem *problem = alert_shown(sensor_alerts(sensor), &kind);
+	if (problem)
+		log_warning("sensor %s: alert %s: %s", sensor_config(sensor)->name, alert_kind_name(kind), problem->detail);
+	else
+		log_info("sensor %s: alert cleared, ok", sensor_config(sensor)->name);
+	if (daemon->mqtt)
+		daemon_publish_alert(daemon, entry, false);
+}
+
+/* ---- the gateway's own figures ---- */
+
+uint64_t daemon_readings(const struct daemon *daemon)
+{
+	uint64_t readings = 0;
+	for (size_t i = 0; i < daemon->sensor_count; i++)
+		readings += sensor_counters(daemon->sensors[i].sensor).readings;
+	return readings;
+}
+
+int64_t daemon_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Uptime on the virtual clock in a simulation, so that a simulated run
+ * reports the same at any speed; in the field on CLOCK_MONOTONIC, which a
+ * board without a battery clock setting its time from NTP does not step. */
+static int64_t daemon_uptime_s(const struct daemon *daemon)
+{
+	int64_t ms = daemon->config->has_simulation ? schedule_now(daemon->schedule) - daemon->started_ms
+	                                            : daemon_monotonic_ms() - daemon->started_monotonic_ms;
+	return ms > 0 ? ms / 1000 : 0;
+}
+
+/* Every figure of the health topic and the gateway point, now. */
+struct health daemon_health(const struct daemon *daemon)
+{
+	struct mqtt_counters mqtt = daemon->mqtt ? mqtt_counters(daemon->mqtt) : (struct mqtt_counters){ 0 };
+	struct store_counters store = daemon->store ? store_influx_counters(daemon->store) : (struct store_counters){ 0 };
+	struct health health = {
+		.readings = daemon_readings(daemon),
+		.published = mqtt.published,
+		.buffered = mqtt.buffered,
+		/* What could not be kept (unsaved among it) is counted by
+		 * daemon_publish(); the outbox counts what it dropped, the
+		 * session what the broker refused. */
+		.dropped = daemon->mqtt_dropped + mqtt.dropped + mqtt.refused,
+		.lost = mqtt.lost,
+		.reconnects = mqtt.reconnects,
+		.spooled = daemon->spool ? spool_pending(daemon->spool) : 0,
+		.sent = store.sent,
+		.uptime_s = daemon_uptime_s(daemon),
+		.memory = health_memory_bytes(),
+	};
+	for (size_t i = 0; i < daemon->sensor_count; i++) {
+		const struct alerts *alerts = sensor_alerts(daemon->sensors[i].sensor);
+		for (unsigned kind = 0; kind < ALERT_KIND_COUNT; kind++)
+			health.problems += alerts->problems[kind].active;
+	}
+	return health;
+}
+
+/* The health topic, through the outbox like every message that is not a
+ * retained state: a health message taken during an outage arrives late,
+ * with the ts it was taken at. */
+void daemon_publish_health(struct daemon *daemon)
+{
+	struct health health = daemon_health(daemon);
+	daemon_publish(daemon, daemon->topic_health,
+	               payload_health(&daemon->identity, schedule_now(daemon->schedule), &health), false, false);
+}
+
+int64_t daemon_on_health(void *userdata, int64_t now_ms)
+{
+	struct daemon *daemon = userdata;
+	daemon_publish_health(daemon);
+	return window_align(now_ms, daemon->config->mqtt.health_interval_ms) + daemon->config->mqtt.health_interval_ms;
+}
+
+/* The retained online status, said again while connected: a clustered
+ * broker (RabbitMQ's MQTT plugin) keeps a retained message on the node that
+ * took it, so a subscriber on another node, or on a node that restarted,
+ * learns it only when it is said again. */
+int64_t daemon_on_status(void *userdata, int64_t now_ms)
+{
+	struct daemon *daemon = userdata;
+	if (daemon->phase == PHASE_RUNNING && mqtt_connected(daemon->mqtt))
+		daemon_publish_status(daemon, true);
+	return window_align(now_ms, daemon->config->mqtt.status_interval_ms) + daemon->config->mqtt.status_interval_ms;
+}
