@@ -40,7 +40,9 @@ int ctl_usage_error(const char *command, const char *format, ...)
 	return EX_USAGE;
 }
 
-const char *ctl_bad_option(char *argv[], const char *short_options, char buffer[3])
+/* The refused option as the user wrote it: "-x" for an unknown short
+ * one, spelled into buffer, else the word at argv[optind - 1]. */
+static const char *bad_option(char *argv[], const char *short_options, char buffer[3])
 {
 	/* An unknown short option leaves its character in optopt, and optind
 	 * may still be on its word (a bundle such as "-qx").  A refused long
@@ -54,6 +56,15 @@ const char *ctl_bad_option(char *argv[], const char *short_options, char buffer[
 		return buffer;
 	}
 	return optind > 0 ? argv[optind - 1] : "?";
+}
+
+int ctl_option_error(const char *command, int option, char *argv[], const char *short_options)
+{
+	char spelled[3];
+	const char *word = bad_option(argv, short_options, spelled);
+	if (option == ':')
+		return ctl_usage_error(command, "option %s needs a value", word);
+	return ctl_usage_error(command, "unknown option %s", word);
 }
 
 int ctl_status_of_error(int error)

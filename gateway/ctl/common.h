@@ -28,11 +28,11 @@ void ctl_error(const char *command, const char *format, ...) __attribute__((form
  * to return. */
 int ctl_usage_error(const char *command, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
-/* The option getopt_long just refused (returned '?' or ':' with opterr
- * off, so that the messages are ours), as the user wrote it: "-x" for an
- * unknown short one, spelled into buffer, else the word at argv[optind - 1].
- * short_options is the optstring given to getopt_long. */
-const char *ctl_bad_option(char *argv[], const char *short_options, char buffer[3]);
+/* getopt_long just refused an option (returned '?' or ':' with opterr
+ * off, so that the messages are ours): say which, as the user wrote it,
+ * and where to find the usage; returns EX_USAGE for the caller to return.
+ * option is what getopt_long returned; short_options its optstring. */
+int ctl_option_error(const char *command, int option, char *argv[], const char *short_options);
 
 /* The exit status for a negative errno that stopped a subcommand: EX_IOERR
  * for input and output errors, EX_OSERR for a lack of memory or another

@@ -184,7 +184,6 @@ int ctl_probe(int argc, char *argv[])
 	const char *sysfs_root = PROBE_DEFAULT_SYSFS_ROOT, *dev_root = PROBE_DEFAULT_DEV_ROOT;
 	struct probe_options options = { .i2c = &i2c_dev_ops };
 	char *absolute_sysfs = NULL, *absolute_dev = NULL;
-	char spelled[3];
 	int option, status = 0;
 
 	opterr = 0;
@@ -202,10 +201,8 @@ int ctl_probe(int argc, char *argv[])
 		case 'h':
 			print_help(stdout);
 			return ctl_finish_output(COMMAND, stdout, 0);
-		case ':':
-			return ctl_usage_error(COMMAND, "option %s needs a value", ctl_bad_option(argv, short_options, spelled));
 		default:
-			return ctl_usage_error(COMMAND, "unknown option %s", ctl_bad_option(argv, short_options, spelled));
+			return ctl_option_error(COMMAND, option, argv, short_options);
 		}
 	}
 	if (optind < argc)

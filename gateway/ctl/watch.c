@@ -90,7 +90,6 @@ int ctl_watch(int argc, char *argv[])
 	bool json = false;
 	long count = 0;
 	int64_t timeout_ms = 0;
-	char spelled[3];
 	int option;
 
 	opterr = 0;
@@ -126,10 +125,8 @@ int ctl_watch(int argc, char *argv[])
 		case 'h':
 			print_help(stdout);
 			return ctl_finish_output(COMMAND, stdout, 0);
-		case ':':
-			return ctl_usage_error(COMMAND, "option %s needs a value", ctl_bad_option(argv, short_options, spelled));
 		default:
-			return ctl_usage_error(COMMAND, "unknown option %s", ctl_bad_option(argv, short_options, spelled));
+			return ctl_option_error(COMMAND, option, argv, short_options);
 		}
 	}
 	if (optind < argc)
