@@ -115,6 +115,12 @@ struct raw_section *config_find_section(struct loader *loader, enum section_kind
 /* ---- config_take.c: typed keys ----------------------------------------- */
 
 bool config_has_control_characters(const char *text);
+/* The end of the host at the start of text: a name or IPv4 address, or an
+ * IPv6 address in brackets.  NULL with *problem "bad IPv6 address" for a
+ * bad bracketed one; text itself when there is no host. */
+const char *config_host_end(const char *text, const char **problem);
+/* The port's digits at text, 1 to 65535: true with *length set. */
+bool config_port(const char *text, size_t *length);
 /* 1 to maximum of a-z 0-9 _ - (and A-Z with allow_upper). */
 bool config_is_word(const char *text, size_t maximum, bool allow_upper);
 

@@ -29,7 +29,6 @@
 #include "parse.h"
 
 #define USERNAME_MAX 1024
-#define HOST_CHARACTERS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
 
 static bool uri_is_tls(const char *uri)
 {
@@ -172,29 +171,17 @@ static const char *parse_proxy(const char *text, char **out)
 		host += 7;
 	else if (strstr(text, "://"))
 		return "expected HOST:PORT or http://HOST:PORT (tryggd asks the proxy with a plain HTTP CONNECT)";
-	const char *host_end;
-	if (host[0] == '[') {
-		host_end = strchr(host, ']');
-		if (!host_end || host_end == host + 1 ||
-		    strspn(host + 1, "0123456789abcdefABCDEF:.") != (size_t)(host_end - host - 1))
-			return "bad IPv6 address";
-		host_end++;
-	} else {
-		host_end = host + strspn(host, HOST_CHARACTERS);
-		if (host_end == host)
-			return "expected HOST:PORT or http://HOST:PORT";
-	}
+	const char *problem = NULL;
+	const char *host_end = config_host_end(host, &problem);
+	if (!host_end)
+		return problem;
+	if (host_end == host)
+		return "expected HOST:PORT or http://HOST:PORT";
 	if (host_end[0] != ':')
 		return "missing port, e.g. proxy.example:3128";
 	const char *port = host_end + 1;
-	size_t digits = strspn(port, "0123456789");
-	char number[8];
-	long value;
-	if (digits == 0 || digits >= sizeof(number))
-		return "the port must be from 1 to 65535";
-	memcpy(number, port, digits);
-	number[digits] = '\0';
-	if (!parse_integer(number, 1, 65535, &value))
+	size_t digits;
+	if (!config_port(port, &digits))
 		return "the port must be from 1 to 65535";
 	if (strcmp(port + digits, "") != 0 && strcmp(port + digits, "/") != 0)
 		return "unexpected text after the port";

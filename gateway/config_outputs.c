@@ -42,30 +42,18 @@ static const char *check_mqtt_uri(const char *uri)
 	/* Whether TLS (ssl, mqtts, wss) can work is config_mqtt_security.c's. */
 
 	const char *host = separator + 3;
-	const char *host_end;
-	if (host[0] == '[') {  /* an IPv6 address */
-		host_end = strchr(host, ']');
-		if (!host_end || host_end == host + 1 || strspn(host + 1, "0123456789abcdefABCDEF:.") !=
-		                                             (size_t)(host_end - host - 1))
-			return "bad IPv6 address";
-		host_end++;
-	} else {
-		host_end = host + strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
-		if (host_end == host)
-			return "missing or bad host name";
-	}
+	const char *problem = NULL;
+	const char *host_end = config_host_end(host, &problem);
+	if (!host_end)
+		return problem;
+	if (host_end == host)
+		return "missing or bad host name";
 	if (host_end[0] != ':')
 		return (host_end[0] == '\0' || host_end[0] == '/') ? "missing port, e.g. tcp://broker.example:1883"
 		                                                   : "bad host name";
 	const char *port = host_end + 1;
-	size_t port_length = strspn(port, "0123456789");
-	char digits[8];
-	long port_number;
-	if (port_length == 0 || port_length >= sizeof(digits))
-		return "the port must be from 1 to 65535";
-	memcpy(digits, port, port_length);
-	digits[port_length] = '\0';
-	if (!parse_integer(digits, 1, 65535, &port_number))
+	size_t port_length;
+	if (!config_port(port, &port_length))
 		return "the port must be from 1 to 65535";
 	const char *rest = port + port_length;
 	if (rest[0] == '\0')

@@ -151,3 +151,30 @@ char *config_take_path(struct loader *loader, struct raw_section *section, const
 		return config_resolve_path(loader, entry->value);
 	return config_resolve_path(loader, fallback);
 }
+
+const char *config_host_end(const char *text, const char **problem)
+{
+	if (text[0] != '[')
+		return text + strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+	const char *end = strchr(text, ']');
+	if (!end || end == text + 1 || strspn(text + 1, "0123456789abcdefABCDEF:.") != (size_t)(end - text - 1)) {
+		*problem = "bad IPv6 address";
+		return NULL;
+	}
+	return end + 1;
+}
+
+bool config_port(const char *text, size_t *length)
+{
+	size_t digits = strspn(text, "0123456789");
+	char number[8];
+	long value;
+	if (digits == 0 || digits >= sizeof(number))
+		return false;
+	memcpy(number, text, digits);
+	number[digits] = '\0';
+	if (!parse_integer(number, 1, 65535, &value))
+		return false;
+	*length = digits;
+	return true;
+}
