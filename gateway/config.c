@@ -256,6 +256,13 @@ void config_free(struct config *config)
 	free(config->influx.url);
 	free(config->influx.database);
 	free(config->influx.retention_policy);
+	free(config->influx.org);
+	free(config->influx.bucket);
+	free(config->influx.user);
+	free(config->influx.password_file);
+	free(config->influx.token_file);
+	free(config->influx.ca_file);
+	free(config->influx.proxy);
 	for (size_t i = 0; i < config->sensor_count; i++) {
 		struct sensor_config *sensor = &config->sensors[i];
 		free(sensor->name);

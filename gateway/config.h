@@ -14,7 +14,11 @@
 
 #include "sensor_config.h"
 
-enum influx_api { INFLUX_V1, INFLUX_V2, INFLUX_V3 };
+/* The store's write API: InfluxDB 1.x, 2.x, 3.x, or VictoriaMetrics (its
+ * InfluxDB-compatible /write).  See gateway/store_dialect.h. */
+enum influx_api { INFLUX_V1, INFLUX_V2, INFLUX_V3, INFLUX_VICTORIA };
+/* How a 2xx is proven: taken as it is, or a sample read back. */
+enum influx_verify { INFLUX_VERIFY_NONE, INFLUX_VERIFY_READBACK };
 
 struct gateway_config {
 	char *id;                /* [A-Za-z0-9_-]{1,64} */
@@ -73,12 +77,23 @@ struct mqtt_config {
 };
 
 struct influx_config {
-	char *url;               /* base URL, no trailing slash */
-	enum influx_api api;     /* only v1 is implemented so far */
-	char *database;          /* default "trygghet" */
+	char *url;               /* base URL, no trailing slash, no credentials */
+	enum influx_api api;     /* default v1 */
+	char *database;          /* v1, v3, victoriametrics (default "trygghet") */
 	char *retention_policy;  /* v1 rp, or NULL */
+	char *org, *bucket;      /* v2 (bucket defaults to database) */
+	char *user;              /* v1 basic authentication, or NULL */
+	char *password_file;     /* v1, as written (credentials.h), or NULL */
+	char *token_file;        /* v2, v3: "Authorization: Token", or NULL */
+	char *ca_file;           /* https: the CA bundle, or NULL for the system's */
+	bool tls_verify;         /* https: verify the peer and its name (default yes) */
+	char *proxy;             /* NULL: no proxy, whatever the environment says */
+	bool gzip;               /* Content-Encoding: gzip (default no) */
+	enum influx_verify verify;  /* default readback for victoriametrics, none otherwise */
 	int timeout_s;           /* per request (default 10) */
 	int batch_lines;         /* most lines in one request (default 5000) */
+	int64_t flush_interval_ms;  /* a batch smaller than batch_lines waits at most this long (default 0: at once) */
+	uint64_t spool_max_bytes;   /* bound on the spool's lines (default 64 MiB) */
 };
 
 struct config {

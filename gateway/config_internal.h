@@ -153,6 +153,14 @@ void config_validate_mqtt(struct loader *loader, struct config *config);
  * and proxy. */
 void config_validate_mqtt_security(struct loader *loader, struct raw_section *section,
                                    const struct raw_entry *uri, struct config *config);
+/* A file named by key (a secret's, a certificate's), located as
+ * credential_locate() does and readable: its path, absolute (the caller's),
+ * or NULL with the problem reported.  *entry_out: the entry, or NULL. */
+char *config_take_file(struct loader *loader, struct raw_section *section, const char *key,
+                       struct raw_entry **entry_out);
+/* A proxy's HOST:PORT (an http:// in front is allowed) into *out; NULL, or
+ * what is wrong with it. */
+const char *config_parse_proxy(const char *text, char **out);
 /* Their lines in the --check summary: where the password is, never what. */
 void config_print_mqtt_security(const struct mqtt_config *mqtt, FILE *out);
 void config_validate_influx(struct loader *loader, struct config *config);

@@ -37,7 +37,7 @@ static bool uri_is_tls(const char *uri)
 
 /* A *_file key: the file's absolute path (see credentials.h for where a
  * relative name is looked), or NULL when absent or reported. */
-static char *take_file(struct loader *loader, struct raw_section *section, const char *key,
+char *config_take_file(struct loader *loader, struct raw_section *section, const char *key,
                        struct raw_entry **entry_out)
 {
 	bool valid;
@@ -164,7 +164,7 @@ static char *take_ca_dir(struct loader *loader, struct raw_section *section, str
 }
 
 /* HOST:PORT or http://HOST:PORT[/]; NULL when good, or what is wrong. */
-static const char *parse_proxy(const char *text, char **out)
+const char *config_parse_proxy(const char *text, char **out)
 {
 	const char *host = text;
 	if (strncmp(text, "http://", 7) == 0)
@@ -206,7 +206,7 @@ static void take_proxy(struct loader *loader, struct raw_section *section, struc
 		              "in the config)");
 		return;
 	}
-	const char *problem = parse_proxy(entry->value, &proxy);
+	const char *problem = config_parse_proxy(entry->value, &proxy);
 	if (problem)
 		config_report(loader, entry->line, "proxy: %s, got '%s'", problem, config_shown(entry->value, shown_buffer));
 	else if (!proxy)
@@ -226,7 +226,7 @@ static void take_credentials(struct loader *loader, struct raw_section *section,
 		config_report(loader, entry->line,
 		              "password: secrets do not go in the config; put the password in a file of its own and name "
 		              "it with password_file");
-	char *path = take_file(loader, section, "password_file", &entry);
+	char *path = config_take_file(loader, section, "password_file", &entry);
 	if (entry && !user) {
 		config_report(loader, entry->line, "password_file: needs username (MQTT sends no password without one)");
 		free(path);
@@ -250,8 +250,8 @@ static void take_credentials(struct loader *loader, struct raw_section *section,
 static void take_client_certificate(struct loader *loader, struct raw_section *section, struct mqtt_config *mqtt)
 {
 	struct raw_entry *cert_entry, *key_entry;
-	char *cert_file = take_file(loader, section, "cert_file", &cert_entry);
-	char *key_file = take_file(loader, section, "key_file", &key_entry);
+	char *cert_file = config_take_file(loader, section, "cert_file", &cert_entry);
+	char *key_file = config_take_file(loader, section, "key_file", &key_entry);
 	if (key_entry && !cert_entry) {
 		config_report(loader, key_entry->line, "key_file: needs cert_file, the certificate the key belongs to");
 		goto out;
@@ -299,7 +299,7 @@ out:
 static void take_trust(struct loader *loader, struct raw_section *section, struct mqtt_config *mqtt)
 {
 	struct raw_entry *entry;
-	char *ca_file = take_file(loader, section, "ca_file", &entry);
+	char *ca_file = config_take_file(loader, section, "ca_file", &entry);
 	if (ca_file) {
 		int count;
 		X509 *first = read_certificate(ca_file, &count);

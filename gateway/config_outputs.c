@@ -1,5 +1,5 @@
-/* config_outputs.c — pass 2 for where readings go: [mqtt] (the broker) and
- * [influx] (the time-series store). */
+/* config_outputs.c — pass 2 for [mqtt], where readings and windows are
+ * published (the store's [influx] is config_influx.c). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,65 +268,5 @@ void config_validate_mqtt(struct loader *loader, struct config *config)
 	take_period(loader, section, "health_interval", "60s or 5min", "to turn it off", &mqtt->health_interval_ms);
 	take_period(loader, section, "status_interval", "5min", "to say it only on connect",
 	            &mqtt->status_interval_ms);
-	config_report_unused(loader, section);
-}
-
-void config_validate_influx(struct loader *loader, struct config *config)
-{
-	char shown_buffer[SHOWN_VALUE_SIZE];
-	struct influx_config *influx = &config->influx;
-	struct raw_section *section = config_find_section(loader, SECTION_INFLUX, NULL);
-	influx->api = INFLUX_V1;
-	influx->database = config_copy_text(loader, "trygghet");
-	influx->timeout_s = 10;
-	influx->batch_lines = 5000;
-	if (!section)
-		return;
-	config->has_influx = true;
-
-	struct raw_entry *entry = config_take_required(loader, section, "url");
-	if (entry) {
-		const char *url = entry->value;
-		size_t scheme_length = strncmp(url, "http://", 7) == 0 ? 7 : strncmp(url, "https://", 8) == 0 ? 8 : 0;
-		size_t length = strlen(url);
-		while (length > scheme_length && url[length - 1] == '/')
-			length--;  /* paths are appended with their own '/' */
-		bool spaces = false;
-		for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-			spaces |= *p <= ' ' || *p == 0x7f;
-		if (scheme_length == 0 || length == scheme_length || url[scheme_length] == '/' || spaces) {
-			config_report(loader, entry->line,
-			              "url: expected http://HOST:PORT or https://HOST:PORT, got '%s'",
-			              config_shown(url, shown_buffer));
-		} else {
-			influx->url = strndup(url, length);
-			if (!influx->url)
-				loader->out_of_memory = true;
-		}
-	}
-
-	entry = config_take(section, "api");
-	if (entry) {
-		if (strcmp(entry->value, "v1") == 0)
-			influx->api = INFLUX_V1;
-		else if (strcmp(entry->value, "v2") == 0 || strcmp(entry->value, "v3") == 0)
-			config_report(loader, entry->line, "api = %s is not supported yet (only v1)", entry->value);
-		else
-			config_report(loader, entry->line, "api: expected v1, v2 or v3, got '%s'",
-			              config_shown(entry->value, shown_buffer));
-	}
-
-	bool valid;
-	entry = config_take_text(loader, section, "database", false, 0, &valid);
-	if (entry && valid) {
-		free(influx->database);
-		influx->database = config_copy_text(loader, entry->value);
-	}
-	entry = config_take_text(loader, section, "retention_policy", false, 0, &valid);
-	if (entry && valid)
-		influx->retention_policy = config_copy_text(loader, entry->value);
-
-	config_take_integer(loader, section, "timeout", "whole seconds", 1, 300, &influx->timeout_s);
-	config_take_integer(loader, section, "batch_lines", "a number of lines", 1, 100000, &influx->batch_lines);
 	config_report_unused(loader, section);
 }

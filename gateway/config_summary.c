@@ -2,22 +2,15 @@
  * about a valid configuration, on one screen. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "config.h"
 #include "config_internal.h"
+#include "credentials.h"
 #include "driver.h"
 #include "slug.h"
+#include "store_dialect.h"
 #include "timefmt.h"
-
-static const char *influx_api_name(enum influx_api api)
-{
-	switch (api) {
-	case INFLUX_V1: return "v1";
-	case INFLUX_V2: return "v2";
-	case INFLUX_V3: return "v3";
-	}
-	return "?";
-}
 
 void config_print_summary(const struct config *config, FILE *out)
 {
@@ -85,12 +78,29 @@ void config_print_summary(const struct config *config, FILE *out)
 
 	if (config->has_influx) {
 		const struct influx_config *influx = &config->influx;
-		fprintf(out, "influx      %s, api %s, database %s", influx->url, influx_api_name(influx->api),
-		        influx->database);
+		const struct store_dialect *dialect = store_dialect_of(influx->api);
+		fprintf(out, "influx      %s, api %s (%s), ", influx->url, dialect->name, dialect->product);
+		if (influx->api == INFLUX_V2)
+			fprintf(out, "org %s, bucket %s", influx->org, influx->bucket ? influx->bucket : influx->database);
+		else
+			fprintf(out, "database %s", influx->database);
 		if (influx->retention_policy)
 			fprintf(out, ", retention policy %s", influx->retention_policy);
-		fprintf(out, "\n            timeout %d s, up to %d lines a request\n", influx->timeout_s,
-		        influx->batch_lines);
+		fprintf(out, "\n            timeout %d s, up to %d lines a request%s%s\n", influx->timeout_s,
+		        influx->batch_lines, influx->gzip ? ", gzip" : "",
+		        influx->verify == INFLUX_VERIFY_READBACK ? ", a sample of each batch read back" : "");
+		if (influx->user)
+			fprintf(out, "            user %s, password from %s\n", influx->user,
+			        influx->password_file ? influx->password_file : "(none)");
+		if (influx->token_file)
+			fprintf(out, "            token from %s%s\n", influx->token_file,
+			        credential_world_readable(influx->token_file) ? " (readable by every user: chmod o-r)" : "");
+		if (strncmp(influx->url, "https://", 8) == 0)
+			fprintf(out, "            TLS: %s, %s\n", influx->ca_file ? influx->ca_file : "the system's CAs",
+			        influx->tls_verify ? "verified" : "NOT verified (tls_verify = no)");
+		if (influx->proxy)
+			fprintf(out, "            through the proxy %s\n", influx->proxy);
+		fprintf(out, "            spool up to %llu MiB\n", (unsigned long long)(influx->spool_max_bytes >> 20));
 	} else {
 		fprintf(out, "influx      off (no [influx] section)\n");
 	}

@@ -23,7 +23,8 @@
 #include "sensor.h"
 #include "spool.h"
 #include "state.h"
-#include "store_influx.h"
+#include "store_dialect.h"
+#include "store_forward.h"
 #include "topic.h"
 
 /* Backpressure for a simulation at speed 0: the virtual clock waits while
@@ -48,6 +49,27 @@
 static int64_t daemon_next_multiple(int64_t now_ms, int64_t step_ms)
 {
 	return window_align(now_ms, step_ms) + step_ms;
+}
+
+/* Into the spool, and say what went wrong once per episode: the spool
+ * keeps what the database refuses in memory, and drops the oldest to keep
+ * its bound, counting both. */
+static void daemon_spool(struct daemon *daemon, char **lines, size_t count)
+{
+	struct spool_counters before = spool_counters(daemon->spool);
+	if (spool_append(daemon->spool, lines, count) < 0)
+		log_error("out of memory: %zu points not spooled", count);
+	struct spool_counters after = spool_counters(daemon->spool);
+	if (after.write_failures > before.write_failures && before.held == 0)
+		log_error("spool: the state database refuses writes (full disk?); keeping points in memory "
+		          "(up to %u MiB) and trying again", SPOOL_HELD_MAX_BYTES >> 20);
+	else if (after.held == 0 && before.held > 0)
+		log_info("spool: the points kept in memory are written");
+	if (spool_take_drop_warning(daemon->spool))
+		log_warning("spool: full (spool_max_mb = %llu); dropping the oldest points to keep the newest, "
+		            "counted in spool_dropped",
+		            (unsigned long long)(daemon->config->influx.spool_max_bytes >> 20));
+	store_forward_kick(daemon->store);
 }
 
 /* Close the open window of every sensor: one window message each, and all
@@ -81,7 +103,7 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 			               false, false);
 		if (daemon->spool) {
 			char line[LINE_MAX_BYTES];
-			int length = lineproto_window(&daemon->identity, sc->name, &result, line, sizeof(line));
+			int length = lineproto_window(daemon->backslash, &daemon->identity, sc->name, &result, line, sizeof(line));
 			if (length < 0) {
 				log_error("sensor %s: window %lld does not fit a line", sc->name, (long long)result.start_ms);
 				continue;
@@ -95,17 +117,13 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 	 * gateway point either: one gateway point per window. */
 	if (daemon->spool && closed) {
 		char line[LINE_MAX_BYTES];
-		if (lineproto_gateway(&daemon->identity, start_ms, &health, line, sizeof(line)) < 0)
+		if (lineproto_gateway(daemon->backslash, &daemon->identity, start_ms, &health, line, sizeof(line)) < 0)
 			log_error("the gateway's point for window %lld does not fit a line", (long long)start_ms);
 		else if ((lines[line_count] = strdup(line)) != NULL)
 			line_count++;
 	}
-	if (line_count > 0) {
-		int r = spool_append(daemon->spool, lines, line_count);
-		if (r < 0)
-			log_error("cannot write %zu points to the spool: %s", line_count, strerror(-r));
-		store_influx_kick(daemon->store);
-	}
+	if (line_count > 0)
+		daemon_spool(daemon, lines, line_count);
 	for (size_t i = 0; i < line_count; i++)
 		free(lines[i]);
 	free(lines);
@@ -181,6 +199,8 @@ static void daemon_begin_stop(struct daemon *daemon, int timeout_s, int timeout_
 	 * of it the sensor was read. */
 	daemon_close_windows(daemon, true);
 	schedule_halt(daemon->schedule);
+	if (daemon->store)
+		store_forward_flush(daemon->store);
 
 	uint64_t now;
 	sd_event_now(daemon->event, CLOCK_MONOTONIC, &now);
@@ -221,7 +241,7 @@ static bool daemon_ready(void *userdata)
 	struct daemon *daemon = userdata;
 	if (daemon->mqtt && mqtt_connected(daemon->mqtt) && mqtt_pending(daemon->mqtt) >= MQTT_PENDING_MAX)
 		return false;
-	if (daemon->store && store_influx_available(daemon->store) && spool_pending(daemon->spool) >= SPOOL_PENDING_MAX)
+	if (daemon->store && store_forward_available(daemon->store) && spool_pending(daemon->spool) >= SPOOL_PENDING_MAX)
 		return false;
 	return true;
 }
@@ -348,8 +368,13 @@ static void daemon_free(struct daemon *daemon)
 	free(daemon->sensors);
 	free(daemon->topic_status);
 	free(daemon->topic_health);
-	store_influx_free(daemon->store);
+	store_forward_free(daemon->store);
 	mqtt_free(daemon->mqtt);
+	/* The last chance for points the disk refused: after this they are
+	 * gone, and said so. */
+	if (daemon->spool && spool_counters(daemon->spool).held > 0 && spool_retry(daemon->spool) < 0)
+		log_error("spool: %llu points kept in memory are lost: the state database still refuses writes",
+		          (unsigned long long)spool_counters(daemon->spool).held);
 	spool_close(daemon->spool);
 	state_close(daemon->state);
 	schedule_free(daemon->schedule);
@@ -364,6 +389,7 @@ int daemon_run(const struct config *config)
 	struct daemon daemon = {
 		.config = config,
 		.identity = { config->gateway.id, config->gateway.district, config->gateway.site },
+		.backslash = store_dialect_of(config->influx.api)->backslash,
 		.window_ms = (int64_t)config->gateway.window_s * 1000,
 	};
 	char err[512] = "";
@@ -396,7 +422,7 @@ int daemon_run(const struct config *config)
 	if (r < 0)
 		goto out;
 	if (config->has_influx) {
-		r = spool_open(state_database(daemon.state), &daemon.spool);
+		r = spool_open(state_database(daemon.state), config->influx.spool_max_bytes, &daemon.spool);
 		if (r < 0)
 			goto out;
 		if (spool_pending(daemon.spool) > 0)
@@ -450,11 +476,22 @@ int daemon_run(const struct config *config)
 		mqtt_start(daemon.mqtt);
 	}
 	if (config->has_influx) {
-		r = store_influx_new(daemon.event, &config->influx, daemon.spool, daemon_on_progress, &daemon,
-		                     &daemon.store);
-		if (r < 0)
+		struct store_forward_options store_options = {
+			.event = daemon.event,
+			.config = &config->influx,
+			.config_directory = config->directory,
+			.spool = daemon.spool,
+			/* The store's waits run on the simulated clock too. */
+			.time_scale = config->has_simulation && config->simulation.speed > 0 ? config->simulation.speed : 1,
+			.progress = daemon_on_progress,
+			.userdata = &daemon,
+		};
+		r = store_forward_new(&store_options, &daemon.store);
+		if (r < 0) {
+			status = EXIT_UNAVAILABLE;
 			goto out;
-		store_influx_kick(daemon.store);
+		}
+		store_forward_kick(daemon.store);
 	}
 	r = daemon_add_timers(&daemon);
 	if (r < 0)
@@ -477,11 +514,12 @@ int daemon_run(const struct config *config)
 		         daemon.seq_episode > 0 ? " (it still could not at the stop)" : "");
 	struct health health = daemon_health(&daemon);
 	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu kept for the next start, "
-	         "%llu dropped, %llu lost to the disk, %llu points stored",
+	         "%llu dropped, %llu lost to the disk; %llu points stored, %llu set aside, %llu dropped from a full spool",
 	         (unsigned long long)health.readings, (unsigned long long)daemon.windows,
 	         (unsigned long long)health.published, (unsigned long long)health.buffered,
 	         (unsigned long long)health.dropped, (unsigned long long)health.lost,
-	         (unsigned long long)health.sent);
+	         (unsigned long long)health.sent, (unsigned long long)health.rejected,
+	         (unsigned long long)health.spool_dropped);
 	r = 0;
 out:
 	if (r < 0 && status == 1)

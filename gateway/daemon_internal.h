@@ -21,6 +21,7 @@
 #include "config.h"
 #include "health.h"
 #include "identity.h"
+#include "lineproto.h"
 #include "reading.h"
 #include "sensor.h"
 
@@ -46,7 +47,8 @@ struct daemon {
 	struct state *state;
 	struct spool *spool;
 	struct mqtt *mqtt;
-	struct store_influx *store;
+	struct store_forward *store;
+	enum lineproto_backslash backslash;  /* how the store reads a tag's backslash */
 	uint64_t seq;                    /* the last reading sequence number used (and recorded) */
 	uint64_t seq_unrecorded;         /* readings not published: their number could not be recorded */
 	uint64_t seq_episode;            /* of those, since recording last worked; 0 while it works */

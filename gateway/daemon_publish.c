@@ -13,7 +13,7 @@
 #include "schedule.h"
 #include "spool.h"
 #include "state.h"
-#include "store_influx.h"
+#include "store_forward.h"
 
 /* ---- publishing ---- */
 
@@ -168,7 +168,7 @@ static int64_t daemon_uptime_s(const struct daemon *daemon)
 struct health daemon_health(const struct daemon *daemon)
 {
 	struct mqtt_counters mqtt = daemon->mqtt ? mqtt_counters(daemon->mqtt) : (struct mqtt_counters){ 0 };
-	struct store_counters store = daemon->store ? store_influx_counters(daemon->store) : (struct store_counters){ 0 };
+	struct store_counters store = daemon->store ? store_forward_counters(daemon->store) : (struct store_counters){ 0 };
 	struct health health = {
 		.readings = daemon_readings(daemon),
 		.published = mqtt.published,
@@ -181,6 +181,9 @@ struct health daemon_health(const struct daemon *daemon)
 		.reconnects = mqtt.reconnects,
 		.spooled = daemon->spool ? spool_pending(daemon->spool) : 0,
 		.sent = store.sent,
+		.spool_dropped = daemon->spool ? spool_counters(daemon->spool).dropped : 0,
+		.rejected = store.rejected,
+		.missing = store.missing,
 		.uptime_s = daemon_uptime_s(daemon),
 		.memory = health_memory_bytes(),
 	};

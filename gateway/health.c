@@ -30,6 +30,9 @@ size_t health_fields(const struct health *health, struct window_field fields[HEA
 	field_count(fields, &count, "reconnects", health->reconnects);
 	field_count(fields, &count, "spooled", health->spooled);
 	field_count(fields, &count, "sent", health->sent);
+	field_count(fields, &count, "spool_dropped", health->spool_dropped);
+	field_count(fields, &count, "rejected", health->rejected);
+	field_count(fields, &count, "missing", health->missing);
 	field_count(fields, &count, "problems", health->problems);
 	field_integer(fields, &count, "uptime_s", health->uptime_s);
 	/* Unknown is left out rather than written as 0, which would read as a

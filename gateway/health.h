@@ -26,15 +26,19 @@ struct health {
 	uint64_t reconnects;     /* MQTT connections made again after one was lost */
 	uint64_t spooled;        /* points in the spool, waiting for the store */
 	uint64_t sent;           /* points the store took */
+	uint64_t spool_dropped;  /* points dropped: the oldest, to keep the spool within spool_max_mb */
+	uint64_t rejected;       /* points the store refused for what they are, set aside in the spool */
+	uint64_t missing;        /* points the store acknowledged but did not keep (verify = readback) */
 	uint64_t problems;       /* active sensor problems (alerts), every sensor */
 	int64_t uptime_s;        /* since tryggd started, on its clock (see daemon.c) */
 	int64_t memory;          /* resident set size in bytes; < 0 when unknown (the field is left out) */
 };
 
-#define HEALTH_FIELDS_MAX 11
+#define HEALTH_FIELDS_MAX 14
 
 /* The fields in this order: readings, published, buffered, dropped, lost,
- * reconnects, spooled, sent, problems, uptime_s, memory; all integers.
+ * reconnects, spooled, sent, spool_dropped, rejected, missing, problems,
+ * uptime_s, memory; all integers.
  * memory is left out when unknown.  Returns how many. */
 size_t health_fields(const struct health *health, struct window_field fields[HEALTH_FIELDS_MAX]);
 

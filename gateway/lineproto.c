@@ -33,7 +33,13 @@
  *    "a\\,b", "a\=b" as "a\\=b".  Even runs ("a\\ b") round-trip and are safe.
  *
  * So every value round-trips exactly unless it ends in a backslash or has an
- * odd run of backslashes right before a comma, space or '='.  Config
+ * odd run of backslashes right before a comma, space or '='.
+ *
+ * That is the rule for InfluxDB 1.x and 2.x, which share that parser
+ * (LINEPROTO_BACKSLASH_AS_IS).  VictoriaMetrics (measured, 1.79) and
+ * InfluxDB 3 (documented) read "\\" as one backslash and keep a backslash
+ * before any other character, so for them every backslash is doubled
+ * (LINEPROTO_BACKSLASH_DOUBLED): each value then round-trips.  Config
  * validation refuses district and site values with a backslash at the end
  * or right before one of those (lineproto_tag_value_exact), so what a
  * planner queries is exactly what the technician wrote.
@@ -97,8 +103,16 @@ static bool is_tag_special(char character)
 }
 
 /* See the top of the file for why backslashes are treated this way. */
-static void writer_append_escaped(struct line_writer *writer, const char *text)
+static void writer_append_escaped(struct line_writer *writer, enum lineproto_backslash backslash, const char *text)
 {
+	if (backslash == LINEPROTO_BACKSLASH_DOUBLED) {
+		for (const char *p = text; *p; p++) {
+			if (*p == '\\' || is_tag_special(*p))
+				writer_append(writer, "\\", 1);
+			writer_append(writer, p, 1);
+		}
+		return;
+	}
 	size_t end = strlen(text);
 	while (end > 0 && text[end - 1] == '\\')
 		end--;
@@ -131,27 +145,28 @@ static int writer_finish(struct line_writer *writer)
 	return (int)writer->length;
 }
 
-int lineproto_escape_tag(const char *text, char *out, size_t out_size)
+int lineproto_escape_tag(enum lineproto_backslash backslash, const char *text, char *out, size_t out_size)
 {
 	struct line_writer writer = { .out = out, .size = out_size, .length = 0 };
-	writer_append_escaped(&writer, text);
+	writer_append_escaped(&writer, backslash, text);
 	return writer_finish(&writer);
 }
 
-static void writer_append_tag(struct line_writer *writer, const char *key, const char *value)
+static void writer_append_tag(struct line_writer *writer, enum lineproto_backslash backslash, const char *key,
+                              const char *value)
 {
 	if (value == NULL)
 		return;
 	/* A value that escapes to nothing (empty, or only backslashes) would
 	 * make the point invalid; InfluxDB reads an absent tag as empty anyway. */
 	struct line_writer probe = { .out = NULL, .size = 0, .length = 0 };
-	writer_append_escaped(&probe, value);
+	writer_append_escaped(&probe, backslash, value);
 	if (probe.length == 0)
 		return;
 	writer_append(writer, ",", 1);
 	writer_append_text(writer, key);
 	writer_append(writer, "=", 1);
-	writer_append_escaped(writer, value);
+	writer_append_escaped(writer, backslash, value);
 }
 
 static void writer_append_field(struct line_writer *writer, const struct window_field *field, bool first)
@@ -171,7 +186,7 @@ static void writer_append_field(struct line_writer *writer, const struct window_
 }
 
 /* measurement,district=…,gateway=…[,sensor=…][,site=…] FIELDS START_S */
-static int lineproto_point(const char *measurement, const struct identity *id, const char *sensor,
+static int lineproto_point(enum lineproto_backslash backslash, const char *measurement, const struct identity *id, const char *sensor,
                            const struct window_field *fields, size_t count, int64_t start_ms,
                            char *out, size_t out_size)
 {
@@ -180,10 +195,10 @@ static int lineproto_point(const char *measurement, const struct identity *id, c
 	writer_append_text(&writer, measurement);
 	/* Tags in key order: the server sorts them anyway, but sorted input
 	 * spares it the work on every point. */
-	writer_append_tag(&writer, "district", id->district);
-	writer_append_tag(&writer, "gateway", id->gateway);
-	writer_append_tag(&writer, "sensor", sensor);
-	writer_append_tag(&writer, "site", id->site);
+	writer_append_tag(&writer, backslash, "district", id->district);
+	writer_append_tag(&writer, backslash, "gateway", id->gateway);
+	writer_append_tag(&writer, backslash, "sensor", sensor);
+	writer_append_tag(&writer, backslash, "site", id->site);
 
 	for (size_t i = 0; i < count; i++)
 		writer_append_field(&writer, &fields[i], i == 0);
@@ -194,20 +209,20 @@ static int lineproto_point(const char *measurement, const struct identity *id, c
 	return writer_finish(&writer);
 }
 
-int lineproto_window(const struct identity *id, const char *sensor,
+int lineproto_window(enum lineproto_backslash backslash, const struct identity *id, const char *sensor,
                      const struct window_result *w, char *out, size_t out_size)
 {
 	struct window_field fields[WINDOW_FIELDS_MAX];
 	size_t count = window_fields(w, fields);
-	return lineproto_point(sensor_type_name(w->type), id, sensor, fields, count, w->start_ms, out, out_size);
+	return lineproto_point(backslash, sensor_type_name(w->type), id, sensor, fields, count, w->start_ms, out, out_size);
 }
 
-int lineproto_gateway(const struct identity *id, int64_t start_ms, const struct health *health,
+int lineproto_gateway(enum lineproto_backslash backslash, const struct identity *id, int64_t start_ms, const struct health *health,
                       char *out, size_t out_size)
 {
 	struct window_field fields[HEALTH_FIELDS_MAX];
 	size_t count = health_fields(health, fields);
-	return lineproto_point("gateway", id, NULL, fields, count, start_ms, out, out_size);
+	return lineproto_point(backslash, "gateway", id, NULL, fields, count, start_ms, out, out_size);
 }
 
 bool lineproto_tag_value_exact(const char *text)

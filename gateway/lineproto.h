@@ -18,21 +18,29 @@
 #include "identity.h"
 #include "window.h"
 
+/* How a store reads a backslash in a tag value (see lineproto.c):
+ * InfluxDB 1.x and 2.x keep it as it is, VictoriaMetrics and InfluxDB 3
+ * read "\\" as one. */
+enum lineproto_backslash {
+	LINEPROTO_BACKSLASH_AS_IS,
+	LINEPROTO_BACKSLASH_DOUBLED,
+};
+
 /* Write one point, ending in '\n', into out.  Returns its length (without
  * the NUL), or -ENOSPC when out_size is too small. */
-int lineproto_window(const struct identity *id, const char *sensor,
+int lineproto_window(enum lineproto_backslash backslash, const struct identity *id, const char *sensor,
                      const struct window_result *w, char *out, size_t out_size);
 
 /* The gateway's own figures as one point of measurement `gateway`, at
  * start_ms (a window start); as lineproto_window() otherwise. */
-int lineproto_gateway(const struct identity *id, int64_t start_ms, const struct health *health,
+int lineproto_gateway(enum lineproto_backslash backslash, const struct identity *id, int64_t start_ms, const struct health *health,
                       char *out, size_t out_size);
 
-/* Escape a tag key, tag value or field key for InfluxDB 1.x: comma, '=' and
- * space get a backslash; a backslash is written as it is, since 1.x does not
- * unescape "\\" (see lineproto.c for the two cases that cannot round-trip,
- * which config validation refuses).  Returns the length or -ENOSPC. */
-int lineproto_escape_tag(const char *text, char *out, size_t out_size);
+/* Escape a tag key, tag value or field key: comma, '=' and space get a
+ * backslash; a backslash is written as it is (AS_IS: 1.x does not unescape
+ * "\\"; see lineproto.c for the two cases that cannot round-trip, which
+ * config validation refuses) or doubled (DOUBLED).  Returns the length or -ENOSPC. */
+int lineproto_escape_tag(enum lineproto_backslash backslash, const char *text, char *out, size_t out_size);
 
 /* Whether InfluxDB 1.x stores text as a tag value byte for byte: not when
  * it ends in a backslash or has a backslash right before ',', ' ' or '='. */

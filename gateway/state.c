@@ -92,7 +92,12 @@ int state_open(const char *state_dir, struct state **out, char *err, size_t err_
 	               "PRAGMA synchronous=NORMAL;"
 	               "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	               "INSERT OR IGNORE INTO meta (key, value) VALUES ('sequence', 0);"
-	               "CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);",
+	               "CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);"
+	               /* Lines the store refused for what they are, with its
+	                * answer, kept for a person to look at; `at` is the
+	                * unix time they were set aside. */
+	               "CREATE TABLE IF NOT EXISTS rejected (id INTEGER PRIMARY KEY, line TEXT NOT NULL, status INTEGER,"
+	               " answer TEXT, at INTEGER NOT NULL);",
 	               err, err_size);
 	if (r < 0)
 		goto fail;

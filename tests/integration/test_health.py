@@ -58,7 +58,7 @@ SENSORS = {
 }
 # health_fields() in gateway/health.c, in its order.
 HEALTH_FIELDS = ["readings", "published", "buffered", "dropped", "lost", "reconnects", "spooled", "sent",
-                 "problems", "uptime_s", "memory"]
+                 "spool_dropped", "rejected", "missing", "problems", "uptime_s", "memory"]
 IDENTITY = {"ts", "gateway", "district", "site"}
 TRYGGD_TIMEOUT_S = 120
 def iso(ms):
@@ -119,7 +119,7 @@ def check_health(p, messages, base, start, end):
     p.expect(final["buffered"] == 0 and final["spooled"] == 0,
              "the last health, once everything was delivered: buffered 0, spooled 0",
              f"buffered {final['buffered']}, spooled {final['spooled']}")
-    p.expect(all(m[k] == 0 for m in health for k in ("dropped", "lost", "reconnects")),
+    p.expect(all(m[k] == 0 for m in health for k in ("dropped", "lost", "reconnects", "spool_dropped", "rejected", "missing")),
              "nothing dropped or lost, no reconnect", json.dumps(final))
     return health, before_final
 

@@ -334,7 +334,7 @@ static void test_summary(void **state)
 	assert_non_null(strstr(text, "arby-01 in Årby (topic level 'arby'), site Torget vid biblioteket"));
 	assert_non_null(strstr(text, "simulated from 2026-11-02T00:00:00.000Z to 2026-11-09T00:00:00.000Z"));
 	assert_non_null(strstr(text, "topics stad/trygghet/arby/arby-01/..."));
-	assert_non_null(strstr(text, "https://influx.example:8086, api v1, database trygg het;#1"));
+	assert_non_null(strstr(text, "https://influx.example:8086, api v1 (InfluxDB 1.x), database trygg het;#1"));
 	assert_non_null(strstr(text, "ljus"));
 	assert_non_null(strstr(text, "paired with ljus"));
 	assert_non_null(strstr(text, "seed=42"));
@@ -1335,12 +1335,8 @@ static void test_mqtt_proxy(void **state)
 static void test_influx_rules(void **state)
 {
 	struct fixture *fixture = *state;
-	EXPECT_PROBLEMS(fixture, GATEWAY "[influx]\nurl = http://127.0.0.1:8086\napi = v2\n" LIGHT_SENSOR,
-	                "6: api = v2 is not supported yet (only v1)");
-	EXPECT_PROBLEMS(fixture, GATEWAY "[influx]\nurl = http://127.0.0.1:8086\napi = v3\n" LIGHT_SENSOR,
-	                "6: api = v3 is not supported yet (only v1)");
 	EXPECT_PROBLEMS(fixture, GATEWAY "[influx]\nurl = http://127.0.0.1:8086\napi = 1\n" LIGHT_SENSOR,
-	                "6: api: expected v1, v2 or v3, got '1'");
+	                "6: api: expected v1, v2, v3 or victoriametrics, got '1'");
 	EXPECT_PROBLEMS(fixture,
 	                GATEWAY "[influx]\ndatabase = x\n" LIGHT_SENSOR, "4: missing required key 'url' in [influx]");
 	EXPECT_PROBLEMS(fixture,
@@ -1353,6 +1349,69 @@ static void test_influx_rules(void **state)
 	                "9: batch_lines: expected a number of lines from 1 to 100000, got '100001'");
 	EXPECT_PROBLEMS(fixture, GATEWAY "[influx]\nurl = http://\n" LIGHT_SENSOR,
 	                "5: url: expected http://HOST:PORT or https://HOST:PORT, got 'http://'");
+	/* Secrets stay out of the config, the URL included. */
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[influx]\nurl = http://me:secret@store:8086\npassword = x\ntoken = y\n" LIGHT_SENSOR,
+	                "5: url: a user name or password in the URL is not supported (secrets do not go in the config); "
+	                "use user and password_file, or token_file",
+	                "6: password: secrets do not go in the config; put it in a file of its own and name it with "
+	                "password_file",
+	                "7: token: secrets do not go in the config; put it in a file of its own and name it with "
+	                "token_file");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[influx]\nurl = http://store:8086\napi = v2\nverify = readback\ngzip = maybe\n"
+	                        "spool_max_mb = 0\nflush_interval = soon\n" LIGHT_SENSOR,
+	                "4: [influx]: api = v2 needs org (and bucket, or database as the bucket)",
+	                "7: verify = readback: only api = victoriametrics can be read back",
+	                "8: gzip: expected yes or no, got 'maybe'",
+	                "9: spool_max_mb: expected megabytes from 1 to 1048576, got '0'",
+	                "10: flush_interval: expected a time like 30s, 15min or 3h (0 turns it off, at most 7d), got 'soon'");
+
+	/* Each dialect's credentials, read at load. */
+	write_config(fixture, "token", "t0ken\n", 6);
+	write_config(fixture, "empty", "", 0);
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[influx]\nurl = http://store:8086\ntoken_file = token\npassword_file = token\n" LIGHT_SENSOR,
+	                "6: token_file: api = v1 authenticates with user and password_file",
+	                "7: password_file: needs user");
+	EXPECT_PROBLEMS(fixture,
+	                GATEWAY "[influx]\nurl = http://store:8086\napi = v3\nuser = u\npassword_file = token\n"
+	                        LIGHT_SENSOR,
+	                "8: password_file: api = v3 authenticates with token_file");
+	write_config(fixture, "tryggd.conf", "", 0);
+	char *empty_path = NULL;
+	assert_true(asprintf(&empty_path, "%s/empty", fixture->directory) > 0);
+	char *expected = NULL;
+	assert_true(asprintf(&expected, "8: token_file: %s: empty", empty_path) > 0);
+	int r = load(fixture, GATEWAY "[influx]\nurl = http://store:8086\napi = v2\norg = o\ntoken_file = empty\n"
+	                     LIGHT_SENSOR);
+	check_problems(fixture, r, (const char *const[]){ expected, NULL });
+	free(expected);
+	free(empty_path);
+
+	assert_loads(fixture, GATEWAY "[influx]\nurl = https://store:8086/\napi = v2\norg = Eskilstuna kommun\n"
+	                      "bucket = trygghet/raw\ntoken_file = token\ngzip = yes\nflush_interval = 5min\n"
+	                      "spool_max_mb = 2\nproxy = http://proxy.example:3128\ntls_verify = no\n" LIGHT_SENSOR);
+	const struct influx_config *influx = &fixture->config.influx;
+	assert_int_equal(influx->api, INFLUX_V2);
+	assert_string_equal(influx->url, "https://store:8086");
+	assert_string_equal(influx->org, "Eskilstuna kommun");
+	assert_string_equal(influx->bucket, "trygghet/raw");
+	assert_non_null(strstr(influx->token_file, "/token"));
+	assert_true(influx->gzip);
+	assert_false(influx->tls_verify);
+	assert_int_equal(influx->flush_interval_ms, 300000);
+	assert_int_equal(influx->spool_max_bytes, 2 * 1024 * 1024);
+	assert_string_equal(influx->proxy, "proxy.example:3128");
+	assert_int_equal(influx->verify, INFLUX_VERIFY_NONE);
+
+	/* VictoriaMetrics: read back unless told otherwise. */
+	assert_loads(fixture, GATEWAY "[influx]\nurl = http://vm:8428\napi = victoriametrics\n" LIGHT_SENSOR);
+	assert_int_equal(fixture->config.influx.api, INFLUX_VICTORIA);
+	assert_int_equal(fixture->config.influx.verify, INFLUX_VERIFY_READBACK);
+	assert_int_equal(fixture->config.influx.spool_max_bytes, 64 * 1024 * 1024);
+	assert_loads(fixture, GATEWAY "[influx]\nurl = http://vm:8428\napi = victoriametrics\nverify = none\n" LIGHT_SENSOR);
+	assert_int_equal(fixture->config.influx.verify, INFLUX_VERIFY_NONE);
 }
 
 /* ---- [sensor.NAME] ----------------------------------------------------- */

@@ -180,7 +180,7 @@ static void assert_line(const struct identity *id, const char *sensor,
                         const struct window_result *w, const char *expected)
 {
 	char out[512];
-	int length = lineproto_window(id, sensor, w, out, sizeof(out));
+	int length = lineproto_window(LINEPROTO_BACKSLASH_AS_IS, id, sensor, w, out, sizeof(out));
 	assert_int_equal(length, (int)strlen(expected));
 	assert_string_equal(out, expected);
 }
@@ -289,14 +289,15 @@ static void test_gateway_line(void **state)
 	struct identity id = { .gateway = "gw-01", .district = "Årby", .site = "Torget 3, ingång=öst" };
 	struct health health = {
 		.readings = 1234, .published = 1300, .buffered = 2, .dropped = 3, .lost = 4, .reconnects = 5,
-		.spooled = 6, .sent = 7, .problems = 1, .uptime_s = 3600, .memory = INT64_C(5431296),
+		.spooled = 6, .sent = 7, .spool_dropped = 8, .rejected = 9, .missing = 10, .problems = 1,
+		.uptime_s = 3600, .memory = INT64_C(5431296),
 	};
 	char out[512];
 	const char *expected =
 		"gateway,district=Årby,gateway=gw-01,site=Torget\\ 3\\,\\ ingång\\=öst "
 		"readings=1234i,published=1300i,buffered=2i,dropped=3i,lost=4i,reconnects=5i,spooled=6i,sent=7i,"
-		"problems=1i,uptime_s=3600i,memory=5431296i 1793599200\n";
-	int length = lineproto_gateway(&id, INT64_C(1793599200000), &health, out, sizeof(out));
+		"spool_dropped=8i,rejected=9i,missing=10i,problems=1i,uptime_s=3600i,memory=5431296i 1793599200\n";
+	int length = lineproto_gateway(LINEPROTO_BACKSLASH_AS_IS, &id, INT64_C(1793599200000), &health, out, sizeof(out));
 	assert_int_equal(length, (int)strlen(expected));
 	assert_string_equal(out, expected);
 
@@ -304,14 +305,15 @@ static void test_gateway_line(void **state)
 	id.site = NULL;
 	health = (struct health){ .sent = UINT64_MAX, .uptime_s = 59, .memory = -1 };
 	expected = "gateway,district=Årby,gateway=gw-01 readings=0i,published=0i,buffered=0i,dropped=0i,lost=0i,"
-	           "reconnects=0i,spooled=0i,sent=9223372036854775807i,problems=0i,uptime_s=59i -60\n";
-	length = lineproto_gateway(&id, -60000, &health, out, sizeof(out));
+	           "reconnects=0i,spooled=0i,sent=9223372036854775807i,spool_dropped=0i,rejected=0i,missing=0i,"
+	           "problems=0i,uptime_s=59i -60\n";
+	length = lineproto_gateway(LINEPROTO_BACKSLASH_AS_IS, &id, -60000, &health, out, sizeof(out));
 	assert_int_equal(length, (int)strlen(expected));
 	assert_string_equal(out, expected);
 
 	/* too small: nothing half-written */
 	char small[16];
-	assert_int_equal(lineproto_gateway(&id, 0, &health, small, sizeof(small)), -ENOSPC);
+	assert_int_equal(lineproto_gateway(LINEPROTO_BACKSLASH_AS_IS, &id, 0, &health, small, sizeof(small)), -ENOSPC);
 	assert_string_equal(small, "");
 }
 
@@ -366,11 +368,34 @@ static void test_escape_tag(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(escape_cases) / sizeof(escape_cases[0]); i++) {
 		char out[TEXT_MAX];
-		int length = lineproto_escape_tag(escape_cases[i].value, out, sizeof(out));
+		int length = lineproto_escape_tag(LINEPROTO_BACKSLASH_AS_IS, escape_cases[i].value, out, sizeof(out));
 		if (length != (int)strlen(escape_cases[i].escaped) ||
 		    strcmp(out, escape_cases[i].escaped) != 0)
 			fail_msg("escaping \"%s\" gave \"%s\" (%d), not \"%s\"", escape_cases[i].value,
 			         out, length, escape_cases[i].escaped);
+	}
+}
+
+/* The rule for VictoriaMetrics and InfluxDB 3: every backslash doubled,
+ * so every value, trailing backslashes included, comes back as it was. */
+static void test_escape_tag_doubled(void **state)
+{
+	(void)state;
+	static const struct { const char *value, *escaped; } cases[] = {
+		{ "plain", "plain" },
+		{ "a b,c=d", "a\\ b\\,c\\=d" },
+		{ "a\\b", "a\\\\b" },
+		{ "a\\\\b", "a\\\\\\\\b" },
+		{ "a\\ b", "a\\\\\\ b" },
+		{ "end\\", "end\\\\" },
+		{ "\"#+/ \u00c5", "\"#+/\\ \u00c5" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[TEXT_MAX];
+		int length = lineproto_escape_tag(LINEPROTO_BACKSLASH_DOUBLED, cases[i].value, out, sizeof(out));
+		if (length != (int)strlen(cases[i].escaped) || strcmp(out, cases[i].escaped) != 0)
+			fail_msg("escaping \"%s\" gave \"%s\" (%d), not \"%s\"", cases[i].value, out, length,
+			         cases[i].escaped);
 	}
 }
 
@@ -390,7 +415,7 @@ static void test_hostile_tags_read_back(void **state)
 			                       .site = escape_cases[s].value };
 			char line[1024];
 			struct parsed_point point;
-			assert_true(lineproto_window(&id, "door", &w, line, sizeof(line)) > 0);
+			assert_true(lineproto_window(LINEPROTO_BACKSLASH_AS_IS, &id, "door", &w, line, sizeof(line)) > 0);
 			if (parse_line(line, &point) != 0)
 				fail_msg("influxd would refuse: %s", line);
 			assert_string_equal(point.measurement, "footfall");
@@ -433,7 +458,7 @@ static void test_round_trip_exact(void **state)
 		struct identity id = { .gateway = "gw-01", .district = values[i], .site = values[i] };
 		char line[512];
 		struct parsed_point point;
-		assert_true(lineproto_window(&id, "door", &w, line, sizeof(line)) > 0);
+		assert_true(lineproto_window(LINEPROTO_BACKSLASH_AS_IS, &id, "door", &w, line, sizeof(line)) > 0);
 		assert_int_equal(parse_line(line, &point), 0);
 		assert_string_equal(tag_value(&point, "district"), values[i]);
 		assert_string_equal(tag_value(&point, "site"), values[i]);
@@ -446,26 +471,26 @@ static void test_enospc(void **state)
 	struct identity id = { .gateway = "gw-01", .district = "a b,c", .site = "Torget" };
 	struct window_result w = footfall_window();
 	char out[512];
-	int length = lineproto_window(&id, "door", &w, out, sizeof(out));
+	int length = lineproto_window(LINEPROTO_BACKSLASH_AS_IS, &id, "door", &w, out, sizeof(out));
 	assert_true(length > 0);
 	char expected[512];
 	strcpy(expected, out);
 	for (size_t size = 0; size <= (size_t)length; size++) {
 		char small[512];
 		memset(small, 'X', sizeof(small));
-		assert_int_equal(lineproto_window(&id, "door", &w, small, size), -ENOSPC);
+		assert_int_equal(lineproto_window(LINEPROTO_BACKSLASH_AS_IS, &id, "door", &w, small, size), -ENOSPC);
 		if (size > 0)
 			assert_string_equal(small, "");
 		assert_int_equal(small[size], 'X');   /* nothing written past the buffer */
 	}
-	assert_int_equal(lineproto_window(&id, "door", &w, out, (size_t)length + 1), length);
+	assert_int_equal(lineproto_window(LINEPROTO_BACKSLASH_AS_IS, &id, "door", &w, out, (size_t)length + 1), length);
 	assert_string_equal(out, expected);
 
-	assert_int_equal(lineproto_escape_tag("a,b", out, 4), -ENOSPC);
-	assert_int_equal(lineproto_escape_tag("a,b", out, 5), 4);
+	assert_int_equal(lineproto_escape_tag(LINEPROTO_BACKSLASH_AS_IS, "a,b", out, 4), -ENOSPC);
+	assert_int_equal(lineproto_escape_tag(LINEPROTO_BACKSLASH_AS_IS, "a,b", out, 5), 4);
 	assert_string_equal(out, "a\\,b");
-	assert_int_equal(lineproto_escape_tag("", out, 0), -ENOSPC);
-	assert_int_equal(lineproto_escape_tag("", out, 1), 0);
+	assert_int_equal(lineproto_escape_tag(LINEPROTO_BACKSLASH_AS_IS, "", out, 0), -ENOSPC);
+	assert_int_equal(lineproto_escape_tag(LINEPROTO_BACKSLASH_AS_IS, "", out, 1), 0);
 }
 
 int main(void)
@@ -476,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_lamp_line),
 		cmocka_unit_test(test_gateway_line),
 		cmocka_unit_test(test_escape_tag),
+		cmocka_unit_test(test_escape_tag_doubled),
 		cmocka_unit_test(test_hostile_tags_read_back),
 		cmocka_unit_test(test_round_trip_exact),
 		cmocka_unit_test(test_enospc),
