@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "setup_influx.h"
 
 struct subcommand {
 	const char *name;
@@ -20,7 +21,7 @@ static const struct subcommand subcommands[] = {
 	{ "probe", "list the sensors this board has, with config sections to paste", ctl_probe },
 	{ "watch", "live view of a gateway's MQTT traffic", ctl_watch },
 	{ "report", "trend report from the store (HTML, or --format csv)", NULL },
-	{ "setup-influx", "create the database, retention and downsampling in InfluxDB", NULL },
+	{ "setup-influx", "create the database, retention and downsampling in InfluxDB", ctl_setup_influx },
 };
 
 #define SUBCOMMAND_COUNT (sizeof(subcommands) / sizeof(subcommands[0]))
