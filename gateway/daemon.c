@@ -150,7 +150,7 @@ static void daemon_check_drained(struct daemon *daemon)
 {
 	if (daemon->phase == PHASE_RUNNING)
 		return;
-	bool store_done = !daemon->spool || spool_pending(daemon->spool) == 0;
+	bool store_done = !daemon->store || store_forward_idle(daemon->store);
 	if (daemon_mqtt_pending(daemon) > 0 || !store_done)
 		return;
 	if (daemon->phase == PHASE_DRAINING && daemon->mqtt && mqtt_connected(daemon->mqtt)) {
@@ -520,6 +520,12 @@ int daemon_run(const struct config *config)
 	         (unsigned long long)health.dropped, (unsigned long long)health.lost,
 	         (unsigned long long)health.sent, (unsigned long long)health.rejected,
 	         (unsigned long long)health.spool_dropped);
+	if (config->has_influx && config->influx.verify == INFLUX_VERIFY_READBACK) {
+		struct store_counters store = store_forward_counters(daemon.store);
+		log_info("store: %llu sampled points read back: %llu found, %llu missing",
+		         (unsigned long long)(store.verified + store.missing), (unsigned long long)store.verified,
+		         (unsigned long long)store.missing);
+	}
 	r = 0;
 out:
 	if (r < 0 && status == 1)

@@ -285,10 +285,14 @@ static void forward_on_answer(void *userdata, const struct store_http_result *re
 	case STORE_SPLIT:
 	case STORE_SET_ASIDE:
 		forward->counters.failures++;
-		if (range_length(&forward->sending) == 1)
+		if (range_length(&forward->sending) == 1) {
 			forward_set_aside(forward, result);
-		else
+			/* The spool is shorter by one: a stop may be waiting for it. */
+			if (forward->progress)
+				forward->progress(forward->userdata);
+		} else {
 			forward_split(forward);
+		}
 		break;
 	case STORE_WAIT_UNTIL:
 		forward->counters.failures++;
@@ -465,6 +469,11 @@ struct store_counters store_forward_counters(const struct store_forward *forward
 	return counters;
 }
 
+bool store_forward_idle(const struct store_forward *forward)
+{
+	return spool_pending(forward->spool) == 0 && (!forward->readback || store_readback_pending(forward->readback) == 0);
+}
+
 bool store_forward_available(const struct store_forward *forward)
 {
 	return !forward->down;
@@ -502,10 +511,14 @@ int store_forward_new(const struct store_forward_options *options, struct store_
 	if (r < 0)
 		goto fail;
 	if (config->verify == INFLUX_VERIFY_READBACK) {
-		r = store_readback_new(options->event, forward->http, config, forward->time_scale, &forward->readback);
+		/* Real time even in a simulation: what is waited for is the
+		 * store's own lag. */
+		r = store_readback_new(options->event, forward->http, config, 1.0, &forward->readback);
 		if (r < 0)
 			goto fail;
 		store_readback_set_credentials(forward->readback, config->user, forward->password);
+		/* A stop waits for the last samples too. */
+		store_readback_on_idle(forward->readback, options->progress, options->userdata);
 	}
 	r = sd_event_add_time(options->event, &forward->timer, CLOCK_MONOTONIC, 0, 1000, forward_on_timer, forward);
 	if (r < 0)

@@ -65,6 +65,9 @@ void store_forward_kick(struct store_forward *forward);
 void store_forward_flush(struct store_forward *forward);
 
 struct store_counters store_forward_counters(const struct store_forward *forward);
+/* Nothing left to do: the spool is empty and no sample waits to be read
+ * back. */
+bool store_forward_idle(const struct store_forward *forward);
 /* false from a failed request until the next success. */
 bool store_forward_available(const struct store_forward *forward);
 

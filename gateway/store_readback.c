@@ -14,8 +14,8 @@
  *    finds a point at any hour; the answer is searched for T exactly.
  *  - A point is exported about 1 s after its write.  But asking for a new
  *    series before that makes the server answer "nothing" for about 10 s
- *    more; READBACK_DELAY_S stays clear of both, and the retry after
- *    READBACK_RETRY_S covers a slow or busy server.
+ *    more; READBACK_DELAY_S (2 s) stays clear of both, and the retry
+ *    after READBACK_RETRY_S (15 s) covers a slow or busy server.
  *
  * The queue is one list sorted by due time, so one timer for its head is
  * enough; at most READBACK_IN_FLIGHT_MAX queries run at once, so that the
@@ -78,6 +78,8 @@ struct store_readback {
 	size_t query_count;
 	struct store_readback_counters counters;
 	struct readback_episode episode;
+	void (*idle)(void *userdata);
+	void *idle_userdata;
 };
 
 static uint64_t scaled_usec(const struct store_readback *readback, double seconds)
@@ -319,7 +321,11 @@ static void readback_summarize(struct store_readback *readback)
 {
 	const struct store_readback_counters *c = &readback->episode.counters;
 	uint64_t total = c->verified + c->missing + c->unknown + c->skipped;
-	if (readback->queue_length > 0 || readback->query_count > 0 || total == 0)
+	if (readback->queue_length > 0 || readback->query_count > 0)
+		return;
+	if (readback->idle)
+		readback->idle(readback->idle_userdata);
+	if (total == 0)
 		return;
 	if (total == c->verified) {
 		log_debug("store: read-back: %" PRIu64 " sampled points found", total);
@@ -507,6 +513,17 @@ int store_readback_set_credentials(struct store_readback *readback, const char *
 	readback->user = user_copy;
 	readback->password = password_copy;
 	return 0;
+}
+
+size_t store_readback_pending(const struct store_readback *readback)
+{
+	return readback->queue_length + readback->query_count;
+}
+
+void store_readback_on_idle(struct store_readback *readback, void (*idle)(void *userdata), void *userdata)
+{
+	readback->idle = idle;
+	readback->idle_userdata = userdata;
 }
 
 struct store_readback_counters store_readback_counters(const struct store_readback *readback)

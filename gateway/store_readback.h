@@ -5,14 +5,15 @@
  * forwarder hands its lines here; a sample of them (at most
  * READBACK_SAMPLE, spread over the batch) is read back with
  * /api/v1/export, READBACK_DELAY_S later (the store makes new points
- * searchable within a second or two), and again READBACK_RETRY_S after
- * that when not found.  A point found counts as verified; one still absent
+ * searchable within a second), and again READBACK_RETRY_S after that when
+ * not found.  A point found counts as verified; one still absent
  * counts as missing and is logged with its line.  A query that fails (store
  * down) leaves the point unknown: counted, not retried.
  *
  * At most READBACK_QUEUE_MAX points wait; beyond that a sample is skipped
- * (counted).  Delays run on the simulation's clock when there is one
- * (time_scale).  The read-back borrows the HTTP client and the config,
+ * (counted).  Delays are divided by time_scale, which tryggd keeps at 1
+ * even in a simulation: the store's lag is in real time; tests of this
+ * module alone make it larger.  The read-back borrows the HTTP client and the config,
  * and must be freed before the client: store_readback_free() cancels its
  * queries there. */
 #ifndef TRYGGD_STORE_READBACK_H
@@ -27,8 +28,8 @@
 #include "store_http.h"
 
 #define READBACK_SAMPLE 4
-#define READBACK_DELAY_S 5
-#define READBACK_RETRY_S 30
+#define READBACK_DELAY_S 2
+#define READBACK_RETRY_S 15
 #define READBACK_QUEUE_MAX 1000
 
 struct store_readback;
@@ -54,5 +55,10 @@ int store_readback_set_credentials(struct store_readback *readback, const char *
 void store_readback_add(struct store_readback *readback, const char *lines, size_t length, size_t count);
 
 struct store_readback_counters store_readback_counters(const struct store_readback *readback);
+/* Samples waiting or being read back. */
+size_t store_readback_pending(const struct store_readback *readback);
+/* idle(userdata) is called each time the last sample waiting has been read
+ * back (a stop waits for it). */
+void store_readback_on_idle(struct store_readback *readback, void (*idle)(void *userdata), void *userdata);
 
 #endif

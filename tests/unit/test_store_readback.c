@@ -45,7 +45,7 @@
 #define DATABASE "trygghet"
 /* 2001-01-01T00:00:00Z: far outside a retention of one month. */
 #define TIMESTAMP_2001 INT64_C(978307200)
-/* The read-back's 5 s and 30 s become 50 ms and 300 ms. */
+/* The read-back's 2 s and 15 s become 20 ms and 150 ms. */
 #define TIME_SCALE 100.0
 #define RUN_TIMEOUT_MS 10000
 #define AUTH_USER "reader"
@@ -480,8 +480,8 @@ static void test_found_on_retry(void **state)
 	victoria_wait_exported(vm, "readback-retry", t - 60, t - 59, 1, NULL, NULL);
 
 	struct harness harness;
-	/* The first query after 0.5 s, the retry 3 s later. */
-	harness_open(&harness, vm->url, 10.0);
+	/* The first query after 0.4 s, the retry 3 s later. */
+	harness_open(&harness, vm->url, 5.0);
 	add_lines(&harness, late);
 	harness_spin(&harness, 1000);
 	assert_counters(store_readback_counters(harness.readback), 0, 0, 0, 0);
