@@ -311,10 +311,11 @@ static void test_view_alerts_health_status(void **state)
 	assert_string_equal(show(screen, "health",
 	                         "{\"ts\":\"2026-11-30T13:20:00.000Z\",\"gateway\":\"arby-01\",\"district\":\"Årby\","
 	                         "\"readings\":1200,\"published\":1190,\"buffered\":0,\"dropped\":3,\"lost\":0,"
-	                         "\"reconnects\":1,\"spooled\":0,\"sent\":300,\"problems\":1,\"uptime_s\":7500,"
-	                         "\"memory\":5452595}", false, now),
+	                         "\"reconnects\":1,\"spooled\":0,\"sent\":300,\"spool_dropped\":0,\"rejected\":1,"
+	                         "\"missing\":0,\"problems\":1,\"uptime_s\":7500,\"memory\":5452595}", false, now),
 	                    "13:20:00  gateway     health: readings 1200, published 1190, buffered 0, dropped 3, lost 0, "
-	                    "reconnects 1, spooled 0, sent 300, problems 1, up 2 h 5 min, memory 5.2 MiB\n");
+	                    "reconnects 1, spooled 0, sent 300, spool_dropped 0, rejected 1, missing 0, problems 1, "
+	                    "up 2 h 5 min, memory 5.2 MiB\n");
 
 	/* The will has no time: the time it came. */
 	assert_string_equal(show(screen, "status", "{\"state\":\"offline\"}", false, now),
@@ -413,6 +414,18 @@ static void test_view_colour(void **state)
 	fclose(out);
 	assert_string_equal(text, "13:00:00  door        \033[1;31mALERT stuck\033[0m\n"
 	                          "13:00:00  door        \033[32malert ok\033[0m\n");
+	free(text);
+
+	/* The store's losses are marked like MQTT's, and only when not 0. */
+	text = NULL;
+	out = open_memstream(&text, &length);
+	const char *health = "{\"ts\":\"2026-11-30T13:00:00.000Z\",\"spool_dropped\":0,\"rejected\":2,\"missing\":1}";
+	assert_int_equal(watch_view_message(&view, BASE "/health", health, strlen(health), false,
+	                                    at("2026-11-30T13:00:00Z"), out), 0);
+	fclose(out);
+	assert_non_null(strstr(text, "spool_dropped 0,"));
+	assert_non_null(strstr(text, "m" "rejected 2\033[0m"));
+	assert_non_null(strstr(text, "m" "missing 1\033[0m"));
 	free(text);
 	watch_view_free(&view);
 }
