@@ -43,6 +43,7 @@ import http.client
 import http.server
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -445,8 +446,9 @@ class FakeStore:
     system picks; start() again after stop() reuses it), stop() ends it.
     See the module's text for script and then."""
 
-    def __init__(self, script=None, then=None, port=0):
+    def __init__(self, script=None, then=None, port=0, tls=None):
         self.port = port
+        self.tls = tls         # (certificate file, key file): https, or None
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._stopping = threading.Event()
@@ -472,6 +474,12 @@ class FakeStore:
         self._stopping.clear()
         self._server = _Server(("127.0.0.1", self.port), self)
         self.port = self._server.server_address[1]
+        if self.tls:
+            # The handshake happens in accept(); one a client refuses is an
+            # OSError there, which the server shrugs off.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-store",
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -501,7 +509,7 @@ class FakeStore:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def write_url(self, path="/write", **params):
         """url + path + query; default db=trygghet&precision=s."""
