@@ -210,7 +210,13 @@ static void forward_set_aside(struct store_forward *forward, const struct store_
 {
 	size_t index = forward->sending.begin;
 	char line[LOG_LINE_MAX], body[LOG_BODY_MAX];
-	store_body_for_log(forward->batch.body + forward->batch.offsets[index], line, sizeof(line));
+	/* The batch's body goes on after this line: log the line alone. */
+	size_t length = forward->batch.lengths[index];
+	size_t shown = length < sizeof(line) ? length : sizeof(line) - 1;
+	char text[LOG_LINE_MAX];
+	memcpy(text, forward->batch.body + forward->batch.offsets[index], shown);
+	text[shown] = '\0';
+	store_body_for_log(text, line, sizeof(line));
 	store_body_for_log(result->body, body, sizeof(body));
 	if (spool_set_aside(forward->spool, forward->batch.ids[index], result->status, result->body) < 0) {
 		log_error("store: cannot set a refused point aside in the spool; trying again later");
