@@ -512,6 +512,10 @@ int daemon_run(const struct config *config)
 		log_info("%llu readings were not published because their sequence number could not be recorded%s",
 		         (unsigned long long)daemon.seq_unrecorded,
 		         daemon.seq_episode > 0 ? " (it still could not at the stop)" : "");
+	/* What the store did not take by now stays in the spool; a batch on
+	 * its way is dropped, and what the bound took of it counted. */
+	if (daemon.store)
+		store_forward_stop(daemon.store);
 	struct health health = daemon_health(&daemon);
 	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu kept for the next start, "
 	         "%llu dropped, %llu lost to the disk; %llu points stored, %llu set aside, %llu dropped from a full spool",

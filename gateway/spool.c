@@ -33,9 +33,18 @@ struct spool {
 	struct held_line *held;
 	size_t held_first, held_capacity;
 	uint64_t held_bytes;
+	/* The ids of the last batch peeked, which the forwarder has in
+	 * memory and may yet get stored: first > last when none. */
+	int64_t flight_first, flight_last;
+	/* Rows of that batch the bound dropped from the table: not counted
+	 * as dropped unless the batch ends without the store taking them
+	 * (spool_peek of the next one).  Ascending. */
+	int64_t *orphans;
+	size_t orphan_count, orphan_capacity;
 	bool dropping;     /* an episode of dropping is on */
 	bool drop_warning; /* it began and spool_take_drop_warning() has not said so yet */
-	sqlite3_stmt *insert, *select_oldest, *select_sizes, *delete_through, *delete_one, *set_aside, *totals;
+	sqlite3_stmt *insert, *select_oldest, *select_sizes, *select_between, *delete_through, *delete_one, *set_aside,
+		*totals;
 };
 
 /* A statement that returns no rows, or a transaction verb; 0 or -EIO. */
@@ -98,6 +107,8 @@ int spool_open(sqlite3 *database, uint64_t max_bytes, struct spool **out)
 		return -ENOMEM;
 	spool->database = database;
 	spool->max_bytes = max_bytes;
+	spool->flight_first = 1;
+	spool->flight_last = 0;
 	const struct {
 		sqlite3_stmt **statement;
 		const char *sql;
@@ -105,6 +116,7 @@ int spool_open(sqlite3 *database, uint64_t max_bytes, struct spool **out)
 		{ &spool->insert, "INSERT INTO spool (line) VALUES (?)" },
 		{ &spool->select_oldest, "SELECT id, line FROM spool ORDER BY id LIMIT ?" },
 		{ &spool->select_sizes, "SELECT id, length(CAST(line AS BLOB)) FROM spool ORDER BY id" },
+		{ &spool->select_between, "SELECT id FROM spool WHERE id BETWEEN ? AND ? ORDER BY id" },
 		{ &spool->delete_through, "DELETE FROM spool WHERE id <= ?" },
 		{ &spool->delete_one, "DELETE FROM spool WHERE id = ? RETURNING length(CAST(line AS BLOB))" },
 		{ &spool->set_aside, "INSERT INTO rejected (line, status, answer, at) SELECT line, ?, ?, ? FROM spool WHERE id = ?" },
@@ -130,6 +142,8 @@ void spool_close(struct spool *spool)
 	sqlite3_finalize(spool->insert);
 	sqlite3_finalize(spool->select_oldest);
 	sqlite3_finalize(spool->select_sizes);
+	sqlite3_finalize(spool->select_between);
+	free(spool->orphans);
 	sqlite3_finalize(spool->delete_through);
 	sqlite3_finalize(spool->delete_one);
 	sqlite3_finalize(spool->set_aside);
@@ -252,11 +266,94 @@ fail:
 
 /* ---- writing ---- */
 
+/* ---- rows dropped while on their way ---- */
+
+/* The ids of the batch in flight up to through: about to be dropped. */
+static int spool_collect_orphans(struct spool *spool, int64_t through, int64_t **ids, size_t *count)
+{
+	int64_t last = spool->flight_last < through ? spool->flight_last : through;
+	if (spool->flight_first > last)
+		return 0;
+	sqlite3_stmt *statement = spool->select_between;
+	size_t capacity = 0;
+	int code, result = 0;
+	sqlite3_bind_int64(statement, 1, spool->flight_first);
+	sqlite3_bind_int64(statement, 2, last);
+	while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+		if (*count == capacity) {
+			capacity = capacity ? capacity * 2 : 64;
+			int64_t *grown = realloc(*ids, capacity * sizeof(*grown));
+			if (!grown) {
+				result = -ENOMEM;
+				goto out;
+			}
+			*ids = grown;
+		}
+		(*ids)[(*count)++] = sqlite3_column_int64(statement, 0);
+	}
+	if (code != SQLITE_DONE)
+		result = -EIO;
+out:
+	sqlite3_reset(statement);
+	return result;
+}
+
+static int spool_add_orphans(struct spool *spool, const int64_t *ids, size_t count)
+{
+	if (count == 0)
+		return 0;
+	if (spool->orphan_count + count > spool->orphan_capacity) {
+		size_t capacity = spool->orphan_count + count;
+		int64_t *grown = realloc(spool->orphans, capacity * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		spool->orphans = grown;
+		spool->orphan_capacity = capacity;
+	}
+	memcpy(spool->orphans + spool->orphan_count, ids, count * sizeof(*ids));
+	spool->orphan_count += count;
+	return 0;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The store took (or refused) these: they were not lost. */
+static void spool_settle_orphans(struct spool *spool, const int64_t *ids, size_t count)
+{
+	if (spool->orphan_count == 0 || count == 0)
+		return;
+	int64_t *sorted = malloc(count * sizeof(*sorted));
+	if (sorted) {
+		memcpy(sorted, ids, count * sizeof(*sorted));
+		qsort(sorted, count, sizeof(*sorted), compare_ids);
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < spool->orphan_count; i++) {
+		const int64_t *orphan = &spool->orphans[i];
+		bool settled = false;
+		if (sorted)
+			settled = bsearch(orphan, sorted, count, sizeof(*sorted), compare_ids) != NULL;
+		else
+			for (size_t j = 0; j < count && !settled; j++)
+				settled = ids[j] == *orphan;
+		if (!settled)
+			spool->orphans[kept++] = *orphan;
+	}
+	spool->orphan_count = kept;
+	free(sorted);
+}
+
 /* Inside the write's transaction: delete the oldest rows until at least
  * need bytes are free.  *rows and *bytes say what went; *short_of_rows
  * when the table ran out first (the totals differed from the table). */
+static int spool_collect_orphans(struct spool *spool, int64_t through, int64_t **ids, size_t *count);
+
 static int spool_drop_rows(struct spool *spool, uint64_t need, uint64_t *rows, uint64_t *bytes,
-                           bool *short_of_rows)
+                           bool *short_of_rows, int64_t **orphans, size_t *orphan_count)
 {
 	sqlite3_stmt *sizes = spool->select_sizes;
 	int64_t through = 0;
@@ -274,6 +371,9 @@ static int spool_drop_rows(struct spool *spool, uint64_t need, uint64_t *rows, u
 		return -EIO;
 	if (*rows == 0)
 		return 0;
+	int result = spool_collect_orphans(spool, through, orphans, orphan_count);
+	if (result < 0)
+		return result;
 	sqlite3_stmt *delete = spool->delete_through;
 	sqlite3_bind_int64(delete, 1, through);
 	code = sqlite3_step(delete);
@@ -288,6 +388,8 @@ static int spool_write_held(struct spool *spool)
 {
 	uint64_t dropped_rows = 0, dropped_bytes = 0;
 	bool short_of_rows = false;
+	int64_t *orphans = NULL;
+	size_t orphan_count = 0;
 	int result;
 	/* Lines that would not fit even an empty spool: keep the newest
 	 * that do; the older ones would go at the next drop anyway. */
@@ -301,7 +403,7 @@ static int spool_write_held(struct spool *spool)
 		goto fail;
 	if (spool->max_bytes > 0 && spool->counters.bytes + spool->held_bytes > spool->max_bytes) {
 		result = spool_drop_rows(spool, spool->counters.bytes + spool->held_bytes - spool->max_bytes,
-		                         &dropped_rows, &dropped_bytes, &short_of_rows);
+		                         &dropped_rows, &dropped_bytes, &short_of_rows, &orphans, &orphan_count);
 		if (result < 0)
 			goto fail;
 	}
@@ -322,7 +424,12 @@ static int spool_write_held(struct spool *spool)
 
 	spool->counters.pending = spool_minus(spool->counters.pending, dropped_rows) + spool->counters.held;
 	spool->counters.bytes = spool_minus(spool->counters.bytes, dropped_bytes) + spool->held_bytes;
-	spool_count_drops(spool, dropped_rows);
+	/* Rows of the batch in flight are counted only if it ends without
+	 * the store taking them; out of memory, they are counted now. */
+	if (spool_add_orphans(spool, orphans, orphan_count) < 0)
+		orphan_count = 0;
+	spool_count_drops(spool, dropped_rows - orphan_count);
+	free(orphans);
 	spool_held_clear(spool);
 	/* The totals were off (someone else wrote to the table): count
 	 * again, so the next bound is right.  Committed either way. */
@@ -330,6 +437,7 @@ static int spool_write_held(struct spool *spool)
 		spool_read_totals(spool);
 	return 0;
 fail:
+	free(orphans);
 	spool_rollback(spool->database);
 	while (spool->held_bytes > SPOOL_HELD_MAX_BYTES)
 		spool_held_drop_oldest(spool);
@@ -411,6 +519,9 @@ int spool_peek(struct spool *spool, size_t max_lines, size_t max_bytes, struct s
 	memset(batch, 0, sizeof(*batch));
 	if (max_lines == 0)
 		return -EINVAL;
+	/* The last batch is done with: what the bound dropped of it and the
+	 * store never took is lost now. */
+	spool_end_flight(spool);
 	sqlite3_bind_int64(statement, 1, max_lines > INT64_MAX ? INT64_MAX : (sqlite3_int64)max_lines);
 	while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
 		const char *line = (const char *)sqlite3_column_text(statement, 1);
@@ -444,6 +555,10 @@ int spool_peek(struct spool *spool, size_t max_lines, size_t max_bytes, struct s
 		goto fail;
 	}
 	sqlite3_reset(statement);
+	if (batch->lines > 0) {
+		spool->flight_first = batch->ids[0];
+		spool->flight_last = batch->ids[batch->lines - 1];
+	}
 	return 0;
 fail:
 	sqlite3_reset(statement);
@@ -488,6 +603,7 @@ int spool_remove(struct spool *spool, const int64_t *ids, size_t count)
 	 * some of these lines while they were on their way. */
 	spool->counters.pending = spool_minus(spool->counters.pending, rows);
 	spool->counters.bytes = spool_minus(spool->counters.bytes, bytes);
+	spool_settle_orphans(spool, ids, count);
 	spool_maybe_end_episode(spool);
 	return 0;
 fail:
@@ -521,8 +637,10 @@ int spool_set_aside(struct spool *spool, int64_t id, long status, const char *an
 	 * (counted there), or removed.  Its fate is settled, as after
 	 * spool_remove() of an id that is gone; an error would only have
 	 * the caller try again, forever. */
-	if (copied == 0)
+	if (copied == 0) {
+		spool_settle_orphans(spool, &id, 1);
 		goto rollback;
+	}
 	result = spool_delete_one(spool, id, &rows, &bytes);
 	if (result < 0)
 		goto rollback;
@@ -537,6 +655,14 @@ int spool_set_aside(struct spool *spool, int64_t id, long status, const char *an
 rollback:
 	spool_rollback(spool->database);
 	return result;
+}
+
+void spool_end_flight(struct spool *spool)
+{
+	spool_count_drops(spool, spool->orphan_count);
+	spool->orphan_count = 0;
+	spool->flight_first = 1;
+	spool->flight_last = 0;
 }
 
 struct spool_counters spool_counters(const struct spool *spool)

@@ -72,6 +72,11 @@ int spool_remove(struct spool *spool, const int64_t *ids, size_t count);
  * the store's answer (status and body).  0, or -EIO (nothing changed). */
 int spool_set_aside(struct spool *spool, int64_t id, long status, const char *answer);
 
+/* The batch last peeked will not be sent (a stop): what the bound dropped
+ * of it while it was on its way is lost, and counted now.  Until then it
+ * is not, since the forwarder still has those lines. */
+void spool_end_flight(struct spool *spool);
+
 struct spool_counters spool_counters(const struct spool *spool);
 /* Lines waiting: in the database and in memory. */
 uint64_t spool_pending(const struct spool *spool);

@@ -56,6 +56,7 @@ struct store_forward {
 	sd_event_source *timer;
 	bool paused;
 	bool flushing;               /* stopping: flush_interval no longer waits */
+	bool stopped;                /* store_forward_stop(): nothing more is sent */
 	uint64_t last_start_us;      /* CLOCK_MONOTONIC of the last request */
 	int backoff_ms;
 	bool down;
@@ -411,7 +412,7 @@ static bool forward_ready(struct store_forward *forward)
 
 static void forward_next(struct store_forward *forward)
 {
-	if (forward->busy || forward->paused || !forward_ready(forward))
+	if (forward->stopped || forward->busy || forward->paused || !forward_ready(forward))
 		return;
 	if (forward->waiting_count == 0) {
 		spool_batch_free(&forward->batch);
@@ -451,6 +452,26 @@ static void forward_next(struct store_forward *forward)
 void store_forward_kick(struct store_forward *forward)
 {
 	forward_next(forward);
+}
+
+void store_forward_stop(struct store_forward *forward)
+{
+	if (forward->readback) {
+		struct store_readback_counters readback = store_readback_counters(forward->readback);
+		forward->counters.verified = readback.verified;
+		forward->counters.missing = readback.missing;
+		store_readback_free(forward->readback);
+		forward->readback = NULL;
+	}
+	/* Freeing the HTTP client drops a request under way, unanswered. */
+	store_http_free(forward->http);
+	forward->http = NULL;
+	forward->busy = false;
+	forward->stopped = true;
+	sd_event_source_set_enabled(forward->timer, SD_EVENT_OFF);
+	spool_batch_free(&forward->batch);
+	forward->waiting_count = 0;
+	spool_end_flight(forward->spool);
 }
 
 void store_forward_flush(struct store_forward *forward)

@@ -61,6 +61,10 @@ void store_forward_free(struct store_forward *forward);
 /* The spool has new lines: send them when nothing is under way. */
 void store_forward_kick(struct store_forward *forward);
 
+/* The end: a request under way is dropped, and the batch with it
+ * (spool_end_flight); nothing more is sent.  Counters stay readable. */
+void store_forward_stop(struct store_forward *forward);
+
 /* Stopping: send what is waiting without waiting for flush_interval. */
 void store_forward_flush(struct store_forward *forward);
 

@@ -338,7 +338,10 @@ static void readback_summarize(struct store_readback *readback)
 		snprintf(unknown, sizeof(unknown), ", %" PRIu64 " not checked (%s)", c->unknown, readback->episode.failure);
 	if (c->skipped)
 		snprintf(skipped, sizeof(skipped), ", %" PRIu64 " not sampled (queue full)", c->skipped);
-	log_warning("store: read-back: %" PRIu64 " of %" PRIu64 " sampled points found%s%s%s", c->verified, total,
+	/* Samples that could not be checked (the store went away: the
+	 * writes say so already) are no news; missing or skipped ones are. */
+	log_message(c->missing || c->skipped ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
+	            "store: read-back: %" PRIu64 " of %" PRIu64 " sampled points found%s%s%s", c->verified, total,
 	            missing, unknown, skipped);
 out:
 	memset(&readback->episode, 0, sizeof(readback->episode));

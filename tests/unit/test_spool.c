@@ -351,6 +351,61 @@ static void test_bound_drops_oldest_and_warns_once_per_episode(void **state)
 	close_both(db, spool);
 }
 
+/* A batch on its way to the store is in the forwarder's memory: the bound
+ * may drop its rows from the table, but they count as dropped only if the
+ * batch ends without the store taking them. */
+static void test_drops_of_a_batch_in_flight(void **state)
+{
+	struct fixture *fixture = *state;
+	struct state *database;
+	struct spool *spool;
+	open_both(fixture, 1000, &database, &spool);
+	const char *names[] = { "a", "b", "c", "d", "e" };
+	for (size_t i = 0; i < 5; i++)
+		append_one(spool, names[i], 200);
+	struct spool_batch batch;
+	assert_int_equal(spool_peek(spool, 3, 0, &batch), 0);
+	assert_int_equal(batch.lines, 3);
+	/* f and g push a, b out: both in flight. */
+	append_one(spool, "f", 200);
+	append_one(spool, "g", 200);
+	assert_int_equal(spool_counters(spool).pending, 5);
+	assert_int_equal(spool_counters(spool).dropped, 0);
+	assert_false(spool_take_drop_warning(spool));
+	/* The store took the batch: nothing was lost. */
+	assert_int_equal(spool_remove(spool, batch.ids, batch.lines), 0);
+	spool_batch_free(&batch);
+	assert_int_equal(spool_counters(spool).dropped, 0);
+	assert_int_equal(spool_counters(spool).bytes, 800);
+
+	/* This batch (d, e) never gets stored: i and j drop it (h fits), and
+	 * once the next batch is peeked it counts, with one warning. */
+	assert_int_equal(spool_peek(spool, 2, 0, &batch), 0);
+	append_one(spool, "h", 200);
+	append_one(spool, "i", 200);
+	append_one(spool, "j", 200);
+	assert_int_equal(spool_counters(spool).dropped, 0);
+	assert_false(spool_take_drop_warning(spool));
+	spool_batch_free(&batch);
+	assert_int_equal(spool_peek(spool, 10, 0, &batch), 0);
+	assert_int_equal(spool_counters(spool).dropped, 2);
+	assert_true(spool_take_drop_warning(spool));
+	assert_int_equal(batch.lines, 5);   /* f g h i j */
+
+	/* Rows outside the batch in flight count at once: with f in flight,
+	 * k drops f (on its way) and l drops g (not). */
+	spool_batch_free(&batch);
+	assert_int_equal(spool_peek(spool, 1, 0, &batch), 0);
+	append_one(spool, "k", 200);
+	append_one(spool, "l", 200);
+	assert_int_equal(spool_counters(spool).dropped, 3);
+	assert_int_equal(spool_remove(spool, batch.ids, batch.lines), 0);
+	assert_int_equal(spool_counters(spool).dropped, 3);
+	assert_names(spool, "h i j k l");
+	spool_batch_free(&batch);
+	close_both(database, spool);
+}
+
 static void test_append_larger_than_bound(void **state)
 {
 	struct fixture *fixture = *state;
@@ -646,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_by_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound_drops_oldest_and_warns_once_per_episode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drops_of_a_batch_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_larger_than_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_lines_bytes_and_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_survives_reopen, setup, teardown),
