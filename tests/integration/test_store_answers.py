@@ -36,6 +36,8 @@ directory (beside it).  Each scenario runs tryggd on a simulated clock
   8. rotation        v2 answering 401 until the token file holds a new token:
                      the file is read again before each retry, everything is
                      stored once the new token is there.
+  9. flush_interval  5min at speed 300: a request at most every 5 virtual
+                     minutes, batches of 5 windows, the rest at the stop.
 
 Exit 0 when everything holds, 1 with the list of what did not; the working
 directory is kept on failure and printed.
@@ -486,6 +488,28 @@ def server_error(ctx, p):
              f"{[line for line in log if not line.startswith('tryggd: ')]}")
 
 
+def flush_interval(ctx, p):
+    print("9. flush_interval = 5min: fewer, larger requests; the rest at the stop")
+    g = Gateway(ctx, "flush")
+    with FakeStore() as store:
+        # 17 virtual minutes at 300 per second: a request at most every 5
+        # virtual minutes (1 s of real time), and what is left at the end.
+        g.write_config([f"url = {store.url}", "flush_interval = 5min"], minutes=17, speed=300, drain_timeout=10)
+        code, wall = g.run(60)
+        writes = store.writes()
+    expect_exit(p, "flush_interval", g, code, 0, wall)
+    gaps = [b.monotonic - a.monotonic for a, b in zip(writes, writes[1:])]
+    sizes = [len(w.lines) for w in writes]
+    print(f"  {len(writes)} requests of {sizes} lines, {', '.join(f'{gap:.2f}' for gap in gaps)} s apart")
+    # 17 windows of 3 points: the first at once (nothing sent yet), then
+    # at most one every 5 virtual minutes, and the stop's flush.
+    p.expect(sum(sizes) == 17 * 3, "flush_interval: every point sent", f"{sum(sizes)}")
+    p.expect(len(writes) <= 5, "flush_interval: at most one request every 5 virtual minutes and the stop's",
+             summary(writes))
+    p.expect(all(gap >= 0.95 for gap in gaps[:-1]), "flush_interval: requests 5 virtual minutes (1 s) apart",
+             str(gaps))
+
+
 def dialects(ctx, p):
     print("7. v2, v3 and victoriametrics: the requests byte for byte")
     minutes = 3
@@ -605,8 +629,8 @@ def main(argv):
     ctx = Context(tryggd, source, work)
     p = Problems()
     began = time.monotonic()
-    for scenario in (partial_write, too_large_batches, busy, unauthorized_store, not_found, server_error, dialects,
-                     rotation):
+    for scenario in (partial_write, too_large_batches, busy, unauthorized_store, not_found, server_error, flush_interval,
+                     dialects, rotation):
         t0 = time.monotonic()
         scenario(ctx, p)
         print(f"  ({time.monotonic() - t0:.1f} s)")
