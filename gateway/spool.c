@@ -16,36 +16,7 @@
 #include <time.h>
 
 #include "spool.h"
-
-struct held_line {
-	char *text;    /* owned */
-	size_t length; /* strlen(text) */
-};
-
-struct spool {
-	sqlite3 *database; /* borrowed from state.h */
-	uint64_t max_bytes;
-	/* pending, bytes and rejected as the database holds them; held as
-	 * the FIFO below; dropped and write_failures since open. */
-	struct spool_counters counters;
-	/* Lines the database has not taken yet, oldest first, at
-	 * held[held_first] .. held[held_first + counters.held - 1]. */
-	struct held_line *held;
-	size_t held_first, held_capacity;
-	uint64_t held_bytes;
-	/* The ids of the last batch peeked, which the forwarder has in
-	 * memory and may yet get stored: first > last when none. */
-	int64_t flight_first, flight_last;
-	/* Rows of that batch the bound dropped from the table: not counted
-	 * as dropped unless the batch ends without the store taking them
-	 * (spool_peek of the next one).  Ascending. */
-	int64_t *orphans;
-	size_t orphan_count, orphan_capacity;
-	bool dropping;     /* an episode of dropping is on */
-	bool drop_warning; /* it began and spool_take_drop_warning() has not said so yet */
-	sqlite3_stmt *insert, *select_oldest, *select_sizes, *select_between, *delete_through, *delete_one, *set_aside,
-		*totals;
-};
+#include "spool_internal.h"
 
 /* A statement that returns no rows, or a transaction verb; 0 or -EIO. */
 static int spool_exec(sqlite3 *database, const char *sql)
@@ -154,119 +125,7 @@ void spool_close(struct spool *spool)
 	free(spool);
 }
 
-/* ---- dropping and its episodes ---- */
-
-static void spool_count_drops(struct spool *spool, uint64_t lines)
-{
-	if (lines == 0)
-		return;
-	spool->counters.dropped += lines;
-	if (!spool->dropping)
-		spool->drop_warning = true;
-	spool->dropping = true;
-}
-
-/* Only after lines left for the store (removed or set aside): dropping
- * itself lowers the bytes, sometimes under 90%, and must not end the
- * episode it belongs to, or every append of a full spool would warn. */
-static void spool_maybe_end_episode(struct spool *spool)
-{
-	if (!spool->dropping || spool->counters.held > 0)
-		return;
-	if (spool->max_bytes == 0 || spool->counters.bytes * 10 < spool->max_bytes * 9)
-		spool->dropping = false;
-}
-
-bool spool_take_drop_warning(struct spool *spool)
-{
-	bool warning = spool->drop_warning;
-	spool->drop_warning = false;
-	return warning;
-}
-
-/* ---- the held FIFO ---- */
-
-static void spool_held_drop_oldest(struct spool *spool)
-{
-	struct held_line *oldest = &spool->held[spool->held_first];
-	spool->held_bytes -= oldest->length;
-	free(oldest->text);
-	spool->held_first++;
-	spool->counters.held--;
-	spool_count_drops(spool, 1);
-}
-
-static void spool_held_clear(struct spool *spool)
-{
-	for (size_t i = 0; i < spool->counters.held; i++)
-		free(spool->held[spool->held_first + i].text);
-	spool->held_first = 0;
-	spool->counters.held = 0;
-	spool->held_bytes = 0;
-}
-
-/* Room for count more lines at the end of the FIFO. */
-static int spool_held_reserve(struct spool *spool, size_t count)
-{
-	size_t used = (size_t)spool->counters.held;
-	if (spool->held_first > 0) {
-		memmove(spool->held, spool->held + spool->held_first, used * sizeof(*spool->held));
-		spool->held_first = 0;
-	}
-	if (count > SIZE_MAX / sizeof(*spool->held) - used)
-		return -ENOMEM;
-	if (used + count <= spool->held_capacity)
-		return 0;
-	size_t capacity = spool->held_capacity ? spool->held_capacity : 16;
-	while (capacity < used + count)
-		capacity = capacity > SIZE_MAX / 2 / sizeof(*spool->held) ? used + count : capacity * 2;
-	struct held_line *held = realloc(spool->held, capacity * sizeof(*held));
-	if (!held)
-		return -ENOMEM;
-	spool->held = held;
-	spool->held_capacity = capacity;
-	return 0;
-}
-
-/* Copies of all lines, or none of them. */
-static int spool_held_push(struct spool *spool, char *const *lines, size_t count)
-{
-	int result = spool_held_reserve(spool, count);
-	if (result < 0)
-		return result;
-	size_t end = (size_t)spool->counters.held, copied = 0;
-	uint64_t bytes = 0, too_long = 0;
-	for (size_t i = 0; i < count; i++) {
-		size_t length = strlen(lines[i]);
-		/* SQLite binds lengths as int; such a line could never be
-		 * written, and holding it would block every line after it. */
-		if (length > INT_MAX) {
-			too_long++;
-			continue;
-		}
-		char *text = malloc(length + 1);
-		if (!text) {
-			result = -ENOMEM;
-			goto fail;
-		}
-		memcpy(text, lines[i], length + 1);
-		spool->held[end + copied] = (struct held_line){ .text = text, .length = length };
-		copied++;
-		bytes += length;
-	}
-	spool->counters.held += copied;
-	spool->held_bytes += bytes;
-	spool_count_drops(spool, too_long);
-	return 0;
-fail:
-	for (size_t i = 0; i < copied; i++)
-		free(spool->held[end + i].text);
-	return result;
-}
-
 /* ---- writing ---- */
-
-/* ---- rows dropped while on their way ---- */
 
 /* The ids of the batch in flight up to through: about to be dropped. */
 static int spool_collect_orphans(struct spool *spool, int64_t through, int64_t **ids, size_t *count)
@@ -298,60 +157,9 @@ out:
 	return result;
 }
 
-static int spool_add_orphans(struct spool *spool, const int64_t *ids, size_t count)
-{
-	if (count == 0)
-		return 0;
-	if (spool->orphan_count + count > spool->orphan_capacity) {
-		size_t capacity = spool->orphan_count + count;
-		int64_t *grown = realloc(spool->orphans, capacity * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		spool->orphans = grown;
-		spool->orphan_capacity = capacity;
-	}
-	memcpy(spool->orphans + spool->orphan_count, ids, count * sizeof(*ids));
-	spool->orphan_count += count;
-	return 0;
-}
-
-static int compare_ids(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* The store took (or refused) these: they were not lost. */
-static void spool_settle_orphans(struct spool *spool, const int64_t *ids, size_t count)
-{
-	if (spool->orphan_count == 0 || count == 0)
-		return;
-	int64_t *sorted = malloc(count * sizeof(*sorted));
-	if (sorted) {
-		memcpy(sorted, ids, count * sizeof(*sorted));
-		qsort(sorted, count, sizeof(*sorted), compare_ids);
-	}
-	size_t kept = 0;
-	for (size_t i = 0; i < spool->orphan_count; i++) {
-		const int64_t *orphan = &spool->orphans[i];
-		bool settled = false;
-		if (sorted)
-			settled = bsearch(orphan, sorted, count, sizeof(*sorted), compare_ids) != NULL;
-		else
-			for (size_t j = 0; j < count && !settled; j++)
-				settled = ids[j] == *orphan;
-		if (!settled)
-			spool->orphans[kept++] = *orphan;
-	}
-	spool->orphan_count = kept;
-	free(sorted);
-}
-
 /* Inside the write's transaction: delete the oldest rows until at least
  * need bytes are free.  *rows and *bytes say what went; *short_of_rows
  * when the table ran out first (the totals differed from the table). */
-static int spool_collect_orphans(struct spool *spool, int64_t through, int64_t **ids, size_t *count);
-
 static int spool_drop_rows(struct spool *spool, uint64_t need, uint64_t *rows, uint64_t *bytes,
                            bool *short_of_rows, int64_t **orphans, size_t *orphan_count)
 {
@@ -655,14 +463,6 @@ int spool_set_aside(struct spool *spool, int64_t id, long status, const char *an
 rollback:
 	spool_rollback(spool->database);
 	return result;
-}
-
-void spool_end_flight(struct spool *spool)
-{
-	spool_count_drops(spool, spool->orphan_count);
-	spool->orphan_count = 0;
-	spool->flight_first = 1;
-	spool->flight_last = 0;
 }
 
 struct spool_counters spool_counters(const struct spool *spool)
