@@ -82,7 +82,13 @@ struct driver_ops {
 
 	/* Open the sensor.  0 and *state set, or a negative errno with a
 	 * message in err.  A sensor that fails later is closed and opened
-	 * again (with backoff), so open() is also how a driver recovers. */
+	 * again (with backoff), so open() is also how a driver recovers.
+	 * -EINVAL (and -ENOMEM) mean the settings cannot work; anything else,
+	 * that the device cannot be had now.  A reload tries new settings
+	 * while the sensor's old state is still open (sensor_reconfigure()):
+	 * a device that cannot be opened twice answers with another errno
+	 * than -EINVAL (-EBUSY), and the old state's close() must leave the
+	 * new one working. */
 	int (*open)(const struct sensor_config *sc, const struct driver_env *env,
 	            void **state, char *err, size_t err_size);
 	void (*close)(void *state);

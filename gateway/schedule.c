@@ -1,23 +1,29 @@
 /* schedule.c — see schedule.h. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "schedule.h"
 
+/* Each timer is allocated on its own, so a handle stays put while the
+ * array of pointers grows. */
 struct schedule_timer {
 	int64_t due_ms;          /* < 0: stopped */
 	int priority;
 	schedule_callback callback;
 	void *userdata;
+	bool has_handle;         /* kept when stopped, until schedule_cancel() */
+	bool cancelled;          /* cancelled from inside its own callback */
 };
 
 struct schedule {
 	struct schedule_options options;
 	sd_event *event;
 	sd_event_source *source;
-	struct schedule_timer *timers;
+	struct schedule_timer **timers;   /* in the order they were added */
 	size_t timer_count;
+	struct schedule_timer *firing;    /* whose callback runs now, or NULL */
 	int64_t virtual_now_ms;
 	uint64_t origin_monotonic_us;  /* real time at which virtual start was */
 	bool ended, halted;
@@ -60,7 +66,7 @@ static struct schedule_timer *schedule_earliest(struct schedule *schedule)
 {
 	struct schedule_timer *best = NULL;
 	for (size_t i = 0; i < schedule->timer_count; i++) {
-		struct schedule_timer *t = &schedule->timers[i];
+		struct schedule_timer *t = schedule->timers[i];
 		if (t->due_ms < 0)
 			continue;
 		if (!best || t->due_ms < best->due_ms ||
@@ -99,13 +105,36 @@ static void schedule_arm(struct schedule *schedule)
 	sd_event_source_set_enabled(schedule->source, SD_EVENT_ONESHOT);
 }
 
+/* Take t out of the array, keeping the order of the rest (it breaks ties
+ * between equal priorities), and free it. */
+static void schedule_remove(struct schedule *schedule, struct schedule_timer *t)
+{
+	for (size_t i = 0; i < schedule->timer_count; i++) {
+		if (schedule->timers[i] != t)
+			continue;
+		memmove(&schedule->timers[i], &schedule->timers[i + 1],
+		        (schedule->timer_count - i - 1) * sizeof(*schedule->timers));
+		schedule->timer_count--;
+		break;
+	}
+	free(t);
+}
+
 static void schedule_fire(struct schedule *schedule, struct schedule_timer *t, int64_t now_ms)
 {
-	/* By index: the callback may add timers, which moves the array. */
-	size_t index = (size_t)(t - schedule->timers);
+	/* The callback may add, cancel or move timers, its own included;
+	 * t itself stays where it is until it is removed here. */
+	schedule->firing = t;
 	int64_t next = t->callback(t->userdata, now_ms);
+	schedule->firing = NULL;
+	if (t->cancelled) {
+		schedule_remove(schedule, t);
+		return;
+	}
 	/* A callback that returns a time not after now would spin. */
-	schedule->timers[index].due_ms = next > now_ms ? next : -1;
+	t->due_ms = next > now_ms ? next : -1;
+	if (t->due_ms < 0 && !t->has_handle)
+		schedule_remove(schedule, t);
 }
 
 static int schedule_on_timer(sd_event_source *source, uint64_t usec, void *userdata)
@@ -184,23 +213,60 @@ void schedule_free(struct schedule *schedule)
 		return;
 	sd_event_source_disable_unref(schedule->source);
 	sd_event_unref(schedule->event);
+	for (size_t i = 0; i < schedule->timer_count; i++)
+		free(schedule->timers[i]);
 	free(schedule->timers);
 	free(schedule);
+}
+
+int schedule_add_timer(struct schedule *schedule, int64_t due_ms, int priority,
+                       schedule_callback callback, void *userdata, struct schedule_timer **out)
+{
+	struct schedule_timer *t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	struct schedule_timer **timers = reallocarray(schedule->timers, schedule->timer_count + 1,
+	                                              sizeof(*timers));
+	if (!timers) {
+		free(t);
+		return -ENOMEM;
+	}
+	schedule->timers = timers;
+	*t = (struct schedule_timer){
+		.due_ms = due_ms, .priority = priority, .callback = callback, .userdata = userdata,
+		.has_handle = out != NULL,
+	};
+	timers[schedule->timer_count++] = t;
+	schedule_arm(schedule);
+	if (out)
+		*out = t;
+	return 0;
 }
 
 int schedule_add(struct schedule *schedule, int64_t due_ms, int priority,
                  schedule_callback callback, void *userdata)
 {
-	struct schedule_timer *timers = reallocarray(schedule->timers, schedule->timer_count + 1,
-	                                             sizeof(*timers));
-	if (!timers)
-		return -ENOMEM;
-	schedule->timers = timers;
-	timers[schedule->timer_count++] = (struct schedule_timer){
-		.due_ms = due_ms, .priority = priority, .callback = callback, .userdata = userdata,
-	};
+	return schedule_add_timer(schedule, due_ms, priority, callback, userdata, NULL);
+}
+
+void schedule_cancel(struct schedule *schedule, struct schedule_timer *timer)
+{
+	if (!timer)
+		return;
+	if (timer == schedule->firing) {
+		/* Its callback is still on the stack: freed once it returns. */
+		timer->cancelled = true;
+		timer->due_ms = -1;
+		return;
+	}
+	schedule_remove(schedule, timer);
 	schedule_arm(schedule);
-	return 0;
+}
+
+void schedule_move(struct schedule *schedule, struct schedule_timer *timer, int64_t due_ms)
+{
+	timer->due_ms = due_ms;
+	schedule_arm(schedule);
 }
 
 void schedule_kick(struct schedule *schedule)

@@ -9,7 +9,12 @@
  * in virtual time, so a simulated run is the same at any speed.
  *
  * One sd-event timer source drives all timers.  The schedule owns its
- * timers; callers keep borrowed struct schedule_timer pointers. */
+ * timers.  A timer added with schedule_add() has no handle: it runs until
+ * its callback stops it.  One added with schedule_add_timer() hands its
+ * caller a borrowed struct schedule_timer pointer, valid until the caller
+ * gives it back with schedule_cancel() (or the schedule is freed), even
+ * after the callback stopped the timer: whoever holds the memory the
+ * callback's userdata points into cancels the timer before freeing it. */
 #ifndef TRYGGD_SCHEDULE_H
 #define TRYGGD_SCHEDULE_H
 
@@ -43,9 +48,25 @@ int64_t schedule_now(const struct schedule *schedule);
  * schedule's clock, in ms.  See schedule.c for how. */
 int64_t schedule_from_monotonic(const struct schedule *schedule, int64_t monotonic_ns);
 
-/* Add a timer; among timers due at the same time, lower priority runs first. */
+/* Add a timer; among timers due at the same time, lower priority runs
+ * first (and among equal priorities, the one added first).  0 or -ENOMEM. */
 int schedule_add(struct schedule *schedule, int64_t due_ms, int priority,
                  schedule_callback callback, void *userdata);
+
+/* The same, and *out is the timer's handle (see above).  0 or -ENOMEM. */
+int schedule_add_timer(struct schedule *schedule, int64_t due_ms, int priority,
+                       schedule_callback callback, void *userdata, struct schedule_timer **out);
+
+/* The timer never runs again, and its handle is given back (invalid from
+ * now on).  Safe from inside any callback, the timer's own included: its
+ * return value is then ignored, and a timer due at the same instant that
+ * has not run yet does not run.  NULL does nothing. */
+void schedule_cancel(struct schedule *schedule, struct schedule_timer *timer);
+
+/* The timer runs next at due_ms instead (a stopped one runs again).  Not
+ * for a timer from inside its own callback: its return value says when
+ * it runs next. */
+void schedule_move(struct schedule *schedule, struct schedule_timer *timer, int64_t due_ms);
 
 /* The pipeline drained: let a waiting simulated clock go on. */
 void schedule_kick(struct schedule *schedule);

@@ -59,9 +59,29 @@ static int64_t next_multiple(int64_t now_ms, int64_t step_ms)
 	return window_align(now_ms, step_ms) + step_ms;
 }
 
+const struct driver_ops *sensor_find_driver(const struct sensor_setup *setup, const char *name)
+{
+	return setup->find_driver ? setup->find_driver(name) : driver_find(name);
+}
+
+int64_t sensor_first_backoff(const struct sensor *sensor)
+{
+	int64_t backoff = sensor->interval_ms > BACKOFF_MIN_MS ? sensor->interval_ms : BACKOFF_MIN_MS;
+	return backoff > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff;
+}
+
+int64_t sensor_first_due(const struct sensor *sensor, int64_t now_ms)
+{
+	if (!sensor->state)
+		return sensor->retry_ms > now_ms ? sensor->retry_ms : now_ms + sensor->backoff_ms;
+	if (window_align(now_ms, sensor->interval_ms) == now_ms)
+		return now_ms;
+	return next_multiple(now_ms, sensor->interval_ms);
+}
+
 /* ---- opening, closing, failing ---- */
 
-static void sensor_close_driver(struct sensor *sensor)
+void sensor_close_driver(struct sensor *sensor)
 {
 	if (sensor->worker)
 		sensor_worker_wait(sensor->worker);   /* never close under sample() */
@@ -72,15 +92,20 @@ static void sensor_close_driver(struct sensor *sensor)
 	sensor->converting = false;
 }
 
-/* Open the driver and, for an event-driven one, watch its descriptor. */
-static int sensor_open_driver(struct sensor *sensor, char *err, size_t err_size)
+int sensor_open_driver(struct sensor *sensor, char *err, size_t err_size)
 {
 	sensor->setup.env.now_ms = sensor_now(sensor);
-	int r = sensor->driver->open(sensor->config, &sensor->setup.env, &sensor->state, err, err_size);
+	int r = sensor->driver->open(&sensor->config, &sensor->setup.env, &sensor->state, err, err_size);
 	if (r < 0) {
 		sensor->state = NULL;
 		return r;
 	}
+	return sensor_watch_driver(sensor, err, err_size);
+}
+
+int sensor_watch_driver(struct sensor *sensor, char *err, size_t err_size)
+{
+	int r;
 	if (!sensor->event_driven)
 		return 0;
 	int fd = sensor->driver->event_fd(sensor->state);
@@ -118,10 +143,8 @@ int64_t sensor_fail(struct sensor *sensor, int64_t now_ms, const char *detail)
 	if (!sensor->failing) {
 		sensor->failing = true;
 		sensor->counters.failures++;
-		sensor->backoff_ms = sensor->interval_ms > BACKOFF_MIN_MS ? sensor->interval_ms : BACKOFF_MIN_MS;
-		if (sensor->backoff_ms > BACKOFF_MAX_MS)
-			sensor->backoff_ms = BACKOFF_MAX_MS;
-		log_warning("sensor %s: %s; trying again with backoff", sensor->config->name, detail);
+		sensor->backoff_ms = sensor_first_backoff(sensor);
+		log_warning("sensor %s: %s; trying again with backoff", sensor->config.name, detail);
 		sensor_alert_changed(sensor, alert_raise(&sensor->alerts, ALERT_FAILED, now_ms, "%s", detail));
 	} else {
 		sensor->backoff_ms = sensor->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : sensor->backoff_ms * 2;
@@ -129,10 +152,10 @@ int64_t sensor_fail(struct sensor *sensor, int64_t now_ms, const char *detail)
 	return now_ms + sensor->backoff_ms;
 }
 
-static void sensor_recovered(struct sensor *sensor, int64_t now_ms)
+void sensor_recovered(struct sensor *sensor, int64_t now_ms)
 {
 	const struct alert_problem *problem = &sensor->alerts.problems[ALERT_FAILED];
-	log_info("sensor %s: reading again after %lld s", sensor->config->name,
+	log_info("sensor %s: reading again after %lld s", sensor->config.name,
 	         (long long)((now_ms - problem->since_ms) / 1000));
 	sensor->failing = false;
 	sensor->cursor_ms = now_ms;   /* what it missed is not covered */
@@ -146,9 +169,9 @@ static void sensor_use_sample(struct sensor *sensor, int64_t now_ms, int64_t slo
 {
 	bool changed = false;
 	sensor->counters.readings++;
-	switch (sensor->config->type) {
+	switch (sensor->config.type) {
 	case SENSOR_LIGHT:
-		sensor->dark = sample->value < sensor->config->dark_lux;
+		sensor->dark = sample->value < sensor->config.dark_lux;
 		sensor->has_dark = true;
 		window_add_light(&sensor->window, slot, sensor->interval_ms, sample->value, sensor->dark);
 		changed = tamper_light(&sensor->tamper, &sensor->alerts, slot, sample->value);
@@ -184,9 +207,9 @@ static bool sensor_take(struct sensor *sensor, int64_t now_ms, int64_t slot, int
 		return true;   /* nothing to read at this time: not covered, not a fault */
 	if (r < 0) {
 		snprintf(detail, sizeof(detail), "cannot read: %s", strerror(-r));
-	} else if (!sensor_type_value_plausible(sensor->config->type, sample->value)) {
+	} else if (!sensor_type_value_plausible(sensor->config.type, sample->value)) {
 		snprintf(detail, sizeof(detail), "read %g %s, which no working %s sensor reads", sample->value,
-		         sensor_type_unit(sensor->config->type), sensor_type_name(sensor->config->type));
+		         sensor_type_unit(sensor->config.type), sensor_type_name(sensor->config.type));
 	} else {
 		if (sensor->failing)
 			sensor_recovered(sensor, now_ms);
@@ -201,7 +224,7 @@ static bool sensor_take(struct sensor *sensor, int64_t now_ms, int64_t slot, int
 }
 
 /* On the loop: the worker's sample, started at now_ms for that slot. */
-static void sensor_on_sampled(void *userdata, int64_t now_ms, int r, const struct sample *sample)
+void sensor_on_sampled(void *userdata, int64_t now_ms, int r, const struct sample *sample)
 {
 	struct sensor *sensor = userdata;
 	sensor_take(sensor, now_ms, window_align(now_ms, sensor->interval_ms), r, sample);
@@ -297,8 +320,7 @@ int64_t sensor_window_end(const struct sensor *sensor)
 	return sensor->window.start_ms + sensor->window.length_ms;
 }
 
-/* Event-driven: everything up to t_ms into the open window. */
-static void sensor_catch_up(struct sensor *sensor, int64_t t_ms)
+void sensor_catch_up(struct sensor *sensor, int64_t t_ms)
 {
 	if (!sensor->event_driven || !sensor->state)
 		return;
@@ -336,11 +358,45 @@ bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_resu
 
 /* ---- life ---- */
 
+static void sensor_clear_env(struct sensor_env_strings *strings)
+{
+	free(strings->gateway_id);
+	free(strings->district);
+	free(strings->profiles);
+	free(strings->config_directory);
+	*strings = (struct sensor_env_strings){ 0 };
+}
+
+/* One string of the environment into the sensor's own copy; NULL stays
+ * NULL.  false when out of memory. */
+static bool sensor_copy_text(const char *text, char **copy, const char **used)
+{
+	*copy = text ? strdup(text) : NULL;
+	*used = *copy;
+	return !text || *copy;
+}
+
+/* The environment's strings point into the daemon's config, which a reload
+ * frees: the sensor keeps copies, and its setup points at them. */
+static int sensor_copy_env(struct sensor *sensor, const struct driver_env *env)
+{
+	struct sensor_env_strings *strings = &sensor->env_strings;
+	struct driver_env *own = &sensor->setup.env;
+	if (sensor_copy_text(env->gateway_id, &strings->gateway_id, &own->gateway_id) &&
+	    sensor_copy_text(env->district, &strings->district, &own->district) &&
+	    sensor_copy_text(env->profiles, &strings->profiles, &own->profiles) &&
+	    sensor_copy_text(env->config_directory, &strings->config_directory, &own->config_directory))
+		return 0;
+	sensor_clear_env(strings);
+	*own = (struct driver_env){ 0 };
+	return -ENOMEM;
+}
+
 int sensor_new(const struct sensor_setup *setup, const struct sensor_config *config, struct sensor **out,
                char *err, size_t err_size)
 {
-	const struct driver_ops *driver = setup->find_driver ? setup->find_driver(config->driver)
-	                                                     : driver_find(config->driver);
+	int r;
+	const struct driver_ops *driver = sensor_find_driver(setup, config->driver);
 	if (!driver) {
 		snprintf(err, err_size, "no driver '%s' in this build", config->driver);
 		return -EINVAL;   /* config validation rules this out */
@@ -348,70 +404,89 @@ int sensor_new(const struct sensor_setup *setup, const struct sensor_config *con
 	struct sensor *sensor = calloc(1, sizeof(*sensor));
 	if (!sensor)
 		return -ENOMEM;
-	sensor->config = config;
-	sensor->driver = driver;
 	sensor->setup = *setup;
+	if ((r = sensor_copy_env(sensor, &setup->env)) < 0 || (r = sensor_config_copy(config, &sensor->config)) < 0) {
+		snprintf(err, err_size, "out of memory");
+		goto fail;
+	}
+	sensor->driver = driver;
 	sensor->interval_ms = (int64_t)config->interval_s * 1000;
 	sensor->event_driven = driver->event_fd && driver->read_events;
 	int64_t now = sensor_now(sensor);
 	window_init(&sensor->window, config->type, setup->window_ms, now);
-	tamper_init(&sensor->tamper, &config->alerts, setup->latitude, setup->longitude, now);
+	tamper_init(&sensor->tamper, &sensor->config.alerts, setup->latitude, setup->longitude, now);
 	sensor->cursor_ms = now;
 
-	int r = driver->sample_may_block && driver->sample
-	        ? sensor_worker_new(setup->event, sensor_on_sampled, sensor, &sensor->worker) : 0;
+	r = driver->sample_may_block && driver->sample
+	    ? sensor_worker_new(setup->event, sensor_on_sampled, sensor, &sensor->worker) : 0;
 	if (r < 0) {
 		snprintf(err, err_size, "cannot start its sampling thread: %s", strerror(-r));
-		sensor_free(sensor);
-		return r;
+		goto fail;
 	}
 	r = sensor_open_driver(sensor, err, err_size);
-	if (r == -EINVAL || r == -ENOMEM) {
-		sensor_free(sensor);
-		return r;
-	}
+	if (r == -EINVAL || r == -ENOMEM)
+		goto fail;
 	if (r < 0) {
 		/* Not there yet (a board that boots before its sensor is
 		 * plugged in): run without it and keep trying. */
 		char detail[ALERT_DETAIL_SIZE];
 		snprintf(detail, sizeof(detail), "cannot open: %s", err[0] ? err : strerror(-r));
-		sensor_fail(sensor, now, detail);
+		sensor->retry_ms = sensor_fail(sensor, now, detail);
 	}
 	*out = sensor;
 	return 0;
+fail:
+	sensor_free(sensor);
+	return r;
 }
 
 void sensor_pair(struct sensor *lamp, struct sensor *light)
 {
+	if (lamp->light) {
+		struct sensor **link = &lamp->light->lamps;
+		while (*link && *link != lamp)
+			link = &(*link)->next_lamp;
+		if (*link)
+			*link = lamp->next_lamp;
+		lamp->next_lamp = NULL;
+	}
 	lamp->light = light;
+	if (light) {
+		lamp->next_lamp = light->lamps;
+		light->lamps = lamp;
+	}
 }
 
 int sensor_start(struct sensor *sensor, int priority)
 {
-	int64_t now = sensor_now(sensor);
-	int64_t first;
-	if (sensor->failing)
-		first = now + sensor->backoff_ms;
-	else if (window_align(now, sensor->interval_ms) == now)
-		first = now;
-	else
-		first = next_multiple(now, sensor->interval_ms);
-	return schedule_add(sensor->setup.schedule, first, priority, sensor_on_timer, sensor);
+	schedule_cancel(sensor->setup.schedule, sensor->timer);
+	sensor->timer = NULL;
+	return schedule_add_timer(sensor->setup.schedule, sensor_first_due(sensor, sensor_now(sensor)), priority,
+	                          sensor_on_timer, sensor, &sensor->timer);
 }
 
 void sensor_free(struct sensor *sensor)
 {
 	if (!sensor)
 		return;
+	/* Nothing that calls back into this sensor may outlive it: its timer,
+	 * its lamps' and its light sensor's pointers to it, the io source
+	 * (closed with the driver) and the worker's eventfd source. */
+	schedule_cancel(sensor->setup.schedule, sensor->timer);
+	sensor_pair(sensor, NULL);
+	while (sensor->lamps)
+		sensor_pair(sensor->lamps, NULL);
 	sensor_close_driver(sensor);          /* after a sample in flight */
 	sensor_worker_free(sensor->worker);
 	free(sensor->pending);
+	sensor_config_clear(&sensor->config);
+	sensor_clear_env(&sensor->env_strings);
 	free(sensor);
 }
 
 const struct sensor_config *sensor_config(const struct sensor *sensor)
 {
-	return sensor->config;
+	return &sensor->config;
 }
 
 const struct alerts *sensor_alerts(const struct sensor *sensor)

@@ -26,9 +26,18 @@
  * backoff (from its interval, doubling, up to 5 minutes) and recovers by
  * itself; its coverage shows what was really read.
  *
- * The daemon owns every struct sensor (sensor_new / sensor_free); a sensor
- * borrows its configuration, the event loop and the schedule, which must
- * outlive it, and copies nothing else it keeps. */
+ * The daemon owns every struct sensor (sensor_new / sensor_free).  A
+ * sensor keeps its own copies of its configuration and of the strings in
+ * setup.env, so the configuration they came from may be freed at once (a
+ * reload frees the old one); it borrows the event loop and the schedule,
+ * which must outlive it, and its paired lamp or light sensor (sensor_pair).
+ *
+ * A reload (SIGHUP) matches sensors by name: an unchanged one
+ * (sensor_config_equal) is left alone, a changed one takes its new
+ * settings with sensor_reconfigure() and keeps its open window, a removed
+ * one is freed with sensor_free() while the loop runs on, an added one is
+ * made with sensor_new() and sensor_start(); then the daemon pairs every
+ * lamp again (sensor_pair), since a lamp's `light =` may have changed. */
 #ifndef TRYGGD_SENSOR_H
 #define TRYGGD_SENSOR_H
 
@@ -59,7 +68,7 @@ struct sensor_events {
 struct sensor_setup {
 	sd_event *event;
 	struct schedule *schedule;
-	struct driver_env env;       /* strings borrowed for the sensor's life */
+	struct driver_env env;       /* the strings are copied (now_ms is the sensor's) */
 	int64_t window_ms;
 	double latitude, longitude;  /* for the sun's height (covered) */
 	struct sensor_events events;
@@ -84,14 +93,47 @@ struct sensor_counters {
  * a driver that may block cannot be started (with a message in err). */
 int sensor_new(const struct sensor_setup *setup, const struct sensor_config *config, struct sensor **out,
                char *err, size_t err_size);
+
+/* Safe while the loop runs on, from any callback but the sensor's own
+ * events: its slot timer is cancelled, a sample in flight on its worker is
+ * waited for and dropped, its driver closed (with its io source), and it
+ * is unpaired from its light sensor or its lamps (they read no darkness
+ * from it any more).  Its open window is not closed: take it first
+ * (sensor_close_window, sensor_cut_window) if it is wanted.  NULL does
+ * nothing. */
 void sensor_free(struct sensor *sensor);
 
-/* A lamp's light sensor: while it reads dark, an unlit lamp is at fault. */
+/* A lamp's light sensor: while it reads dark, an unlit lamp is at fault.
+ * light NULL ends the pairing, as does freeing either sensor (both know of
+ * it), so nobody has to unpair before sensor_free(); pairing again
+ * replaces the pairing before. */
 void sensor_pair(struct sensor *lamp, struct sensor *light);
 
 /* Start sampling (or watching) on the schedule.  Priority orders sensors
- * due at the same instant. */
+ * due at the same instant.  0 or -ENOMEM. */
 int sensor_start(struct sensor *sensor, int priority);
+
+/* New settings for a running sensor of the same name and type (else
+ * -EINVAL), called from the loop but not from the sensor's own events.
+ * The driver is closed (a sample in flight on the worker is taken first,
+ * what an event-driven one holds is read) and opened again with a copy of
+ * config; the slot timer goes on at the new interval, aligned as
+ * sensor_start() aligns it.  The sensor keeps its open window, its
+ * counters and its alerts.  Coverage stays honest: the last sample stands
+ * for its slot only up to the change, and the time until the first slot
+ * of the new interval is not covered.  Thresholds: see sensor_reload.c (an
+ * alert stays until its cause goes away, the tamper rules keep what they
+ * saw; an alert whose rule is now off is cleared).  The setup (loop,
+ * schedule, env, window, place) stays the one given to sensor_new(); its
+ * pairing is the caller's (sensor_pair).
+ *
+ * A device that is not there is not an error: the sensor fails and keeps
+ * trying, as at sensor_new() (0).  -EINVAL with a message in err when the
+ * driver refuses the new settings, -ENOMEM or another negative errno when
+ * out of resources: the sensor then runs on with its old settings (its
+ * window cut at the change, if the old driver had to let go before the new
+ * settings could be judged). */
+int sensor_reconfigure(struct sensor *sensor, const struct sensor_config *config, char *err, size_t err_size);
 
 /* The end of the open window. */
 int64_t sensor_window_end(const struct sensor *sensor);
@@ -104,6 +146,7 @@ void sensor_close_window(struct sensor *sensor, struct window_result *out);
  * false (nothing in *out) when the sensor was never read in it. */
 bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out);
 
+/* The sensor's own copy: valid until sensor_reconfigure() or sensor_free(). */
 const struct sensor_config *sensor_config(const struct sensor *sensor);
 const struct alerts *sensor_alerts(const struct sensor *sensor);
 struct sensor_counters sensor_counters(const struct sensor *sensor);

@@ -1,10 +1,14 @@
 /* sensor_config.h — one [sensor.NAME] section as validated by the
  * configuration: the generic keys, and the driver's own options as text
  * (the driver judged them with check_option() and reads them at open()).
- * Owned by struct config; drivers and tryggctl only borrow it. */
+ * Whoever fills one owns every string and array in it and releases them
+ * with sensor_config_clear(): struct config for the sections it read, a
+ * running sensor for its own copy (sensor_config_copy()), so a reload can
+ * free the old configuration.  Drivers and tryggctl only borrow it. */
 #ifndef TRYGGD_SENSOR_CONFIG_H
 #define TRYGGD_SENSOR_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +46,18 @@ struct sensor_config {
 
 /* The value of a driver option of sc, or NULL when it was not given. */
 const char *sensor_option(const struct sensor_config *sc, const char *key);
+
+/* A deep copy of from into to, which the caller owns and empties with
+ * sensor_config_clear(); to is overwritten, not cleared first.  0, or
+ * -ENOMEM with to left empty. */
+int sensor_config_copy(const struct sensor_config *from, struct sensor_config *to);
+
+/* Free what sc holds and leave it empty (all zero); sc itself is the
+ * caller's.  An empty one may be cleared again. */
+void sensor_config_clear(struct sensor_config *sc);
+
+/* Whether a and b make a sensor behave the same: every field but the line
+ * numbers, the driver options compared by key whatever their order. */
+bool sensor_config_equal(const struct sensor_config *a, const struct sensor_config *b);
 
 #endif

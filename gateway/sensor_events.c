@@ -24,7 +24,7 @@ void sensor_credit(struct sensor *sensor, int64_t until_ms)
 	if (until_ms <= sensor->cursor_ms)
 		return;
 	int64_t span = until_ms - sensor->cursor_ms;
-	if (sensor->config->type == SENSOR_LAMP) {
+	if (sensor->config.type == SENSOR_LAMP) {
 		bool fault = !sensor->level && sensor_light_dark(sensor);
 		window_credit_lamp(&sensor->window, sensor->cursor_ms, span, sensor->level, fault);
 		sensor_alert_changed(sensor, tamper_lamp(&sensor->tamper, &sensor->alerts, until_ms, fault));
@@ -45,7 +45,7 @@ static void sensor_on_event(struct sensor *sensor, const struct driver_event *ev
 {
 	int64_t t = schedule_from_monotonic(sensor->setup.schedule, event->time_ns);
 	if (event->kind == DRIVER_EVENT_LEVEL) {
-		if (sensor->config->type == SENSOR_LAMP) {
+		if (sensor->config.type == SENSOR_LAMP) {
 			sensor_credit(sensor, t);
 			sensor->level = event->active;
 		} else {
@@ -102,7 +102,7 @@ static void sensor_on_overrun(struct sensor *sensor)
 	if (sensor->counters.overruns % 100 == 1)
 		log_warning("sensor %s: the kernel's queue of edges was full: edges that came while it was "
 		            "full are lost (%llu time%s so far); the input's level is read again to stay right",
-		            sensor->config->name, (unsigned long long)sensor->counters.overruns,
+		            sensor->config.name, (unsigned long long)sensor->counters.overruns,
 		            sensor->counters.overruns == 1 ? "" : "s");
 }
 
@@ -149,7 +149,7 @@ int sensor_on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
  * tamper. */
 void sensor_tick_events(struct sensor *sensor, int64_t now_ms)
 {
-	if (sensor->config->type == SENSOR_LAMP) {
+	if (sensor->config.type == SENSOR_LAMP) {
 		if (sensor->driver->level) {
 			int level = sensor->driver->level(sensor->state);
 			if (level >= 0 && (level > 0) != sensor->level) {

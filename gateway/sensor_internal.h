@@ -3,11 +3,13 @@
  * life, its driver, failure and recovery, polled sampling and the windows;
  * sensor_events.c has the event-driven side (reading what the kernel
  * holds, crediting time between events, passes kept for a window not yet
- * open).  Nothing outside gateway/sensor*.c includes this.
+ * open); sensor_reload.c has sensor_reconfigure().  Nothing outside
+ * gateway/sensor*.c includes this.
  *
- * struct sensor owns the driver's state, the io source, the worker and
- * the pending passes; it borrows its config, the loop and the schedule
- * (sensor.h). */
+ * struct sensor owns its copy of the configuration and of the driver
+ * environment's strings, the driver's state, the io source, the worker,
+ * the slot timer's handle and the pending passes; it borrows the loop and
+ * the schedule, and its paired light sensor or lamps (sensor.h). */
 #ifndef TRYGGD_SENSOR_INTERNAL_H
 #define TRYGGD_SENSOR_INTERNAL_H
 
@@ -19,18 +21,29 @@ struct pending_pass {
 	enum reading_direction direction;
 };
 
+/* The strings of struct driver_env, the sensor's own copies. */
+struct sensor_env_strings {
+	char *gateway_id, *district, *profiles, *config_directory;
+};
+
 struct sensor {
-	const struct sensor_config *config;
+	struct sensor_config config;           /* its own copy */
 	const struct driver_ops *driver;
-	struct sensor_setup setup;
+	struct sensor_setup setup;             /* setup.env's strings point into env_strings */
+	struct sensor_env_strings env_strings;
 	int64_t interval_ms;
 	bool event_driven;
+	struct schedule_timer *timer;          /* the slot timer: NULL until sensor_start() */
 
 	void *state;                 /* the driver's, NULL while closed */
 	sd_event_source *io;
 
 	struct window window;
-	struct sensor *light;        /* lamp: its paired light sensor */
+	/* A lamp and its light sensor both know of the pairing, so that
+	 * freeing either one ends it. */
+	struct sensor *light;        /* lamp: its paired light sensor, or NULL */
+	struct sensor *next_lamp;    /* lamp: the next lamp paired with the same light sensor */
+	struct sensor *lamps;        /* light: the first lamp paired with it */
 	bool dark, has_dark;         /* light: the last sample read dark */
 
 	/* failure and recovery */
@@ -60,6 +73,28 @@ struct sensor {
 
 /* sensor.c */
 int64_t sensor_now(const struct sensor *sensor);
+/* The driver called name, as setup says to find it; NULL when none. */
+const struct driver_ops *sensor_find_driver(const struct sensor_setup *setup, const char *name);
+/* Open the driver with the sensor's config and, for an event-driven one,
+ * watch it (sensor_watch_driver()).  0, or a negative errno with err. */
+int sensor_open_driver(struct sensor *sensor, char *err, size_t err_size);
+/* An event-driven driver just opened (sensor->state set): watch its
+ * descriptor and read its level.  On failure the driver is closed. */
+int sensor_watch_driver(struct sensor *sensor, char *err, size_t err_size);
+/* Close the driver, after a sample in flight on the worker (dropped). */
+void sensor_close_driver(struct sensor *sensor);
+/* Event-driven: everything up to t_ms into the open window. */
+void sensor_catch_up(struct sensor *sensor, int64_t t_ms);
+/* The first backoff of a failure: the interval, within its bounds. */
+int64_t sensor_first_backoff(const struct sensor *sensor);
+/* When the slot timer is to run first from now_ms: the next slot on the
+ * interval's grid (now_ms itself when on it), or while the driver is
+ * closed, when it is to be opened again. */
+int64_t sensor_first_due(const struct sensor *sensor, int64_t now_ms);
+/* An event-driven sensor whose driver opens again is read again. */
+void sensor_recovered(struct sensor *sensor, int64_t now_ms);
+/* The worker's done(): a sample started at now_ms. */
+void sensor_on_sampled(void *userdata, int64_t now_ms, int r, const struct sample *sample);
 void sensor_alert_changed(struct sensor *sensor, bool changed);
 void sensor_publish(struct sensor *sensor, int64_t ts_ms, double value, enum reading_direction direction);
 void sensor_publish_passes(struct sensor *sensor, int64_t ts_ms, uint64_t passes, uint64_t in, uint64_t out);

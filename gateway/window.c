@@ -182,6 +182,12 @@ void window_close(struct window *w, struct window_result *out)
 	w->dark_ms = window_take_carry(&w->carry_dark_ms, w->length_ms);
 	w->on_ms = window_take_carry(&w->carry_on_ms, w->length_ms);
 	w->fault_ms = window_take_carry(&w->carry_fault_ms, w->length_ms);
+	/* What was carried over is the rest of the last span, which a cut
+	 * (a stop, a reload) may still take back. */
+	w->tail_end_ms = w->start_ms + w->covered_ms;
+	w->tail_dark = w->dark_ms > 0;
+	w->tail_on = w->on_ms > 0;
+	w->tail_fault = w->fault_ms > 0;
 }
 
 static void field_integer(struct window_field *fields, size_t *count, const char *key, int64_t value)

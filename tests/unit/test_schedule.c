@@ -1,4 +1,8 @@
-/* test_schedule.c — the real and the simulated clock, on a real sd-event loop. */
+/* test_schedule.c — the real and the simulated clock, on a real sd-event
+ * loop; timers cancelled and moved, from outside the loop and from inside
+ * callbacks (their own included), on both clocks.  Run under ASan, a
+ * timer that fires after it was cancelled, or one freed twice or never,
+ * is caught as well as counted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +206,226 @@ static void test_real_time(void **unused)
 	sd_event_unref(timer.event);
 }
 
+/* ---- cancelling and moving ---- */
+
+/* A timer that, on its cancel_at-th run, cancels victim (itself, perhaps),
+ * and moves moved to move_to on its move_at-th run. */
+struct actor {
+	struct schedule *schedule;
+	int64_t step_ms;             /* 0: stops itself after each run */
+	int fired;
+	int64_t at[16];
+	struct schedule_timer *self;
+	struct schedule_timer **victim;
+	int cancel_at;
+	struct schedule_timer **moved;
+	int move_at;
+	int64_t move_to;
+	sd_event *exit_event;        /* the loop ends when it runs */
+};
+
+static int64_t actor_fire(void *userdata, int64_t now_ms)
+{
+	struct actor *actor = userdata;
+	if (actor->fired < 16)
+		actor->at[actor->fired] = now_ms;
+	actor->fired++;
+	if (actor->victim && actor->fired == actor->cancel_at) {
+		schedule_cancel(actor->schedule, *actor->victim);
+		*actor->victim = NULL;   /* the handle is given back */
+	}
+	if (actor->moved && actor->fired == actor->move_at)
+		schedule_move(actor->schedule, *actor->moved, actor->move_to);
+	if (actor->exit_event)
+		sd_event_exit(actor->exit_event, 0);
+	return actor->step_ms > 0 ? now_ms + actor->step_ms : -1;
+}
+
+static struct simulation *simulation_new(int64_t end_ms)
+{
+	static struct simulation simulation;
+	simulation = (struct simulation){ .open = true };
+	assert_int_equal(sd_event_new(&simulation.event), 0);
+	struct schedule_options options = {
+		.simulated = true, .start_ms = 0, .end_ms = end_ms, .speed = 0,
+		.ready = simulation_ready, .on_end = simulation_end, .userdata = &simulation,
+	};
+	assert_int_equal(schedule_new(simulation.event, &options, &simulation.schedule), 0);
+	return &simulation;
+}
+
+static void simulation_free(struct simulation *simulation)
+{
+	schedule_free(simulation->schedule);
+	sd_event_unref(simulation->event);
+}
+
+static void add_actor(struct schedule *schedule, struct actor *actor, int64_t due_ms, int priority)
+{
+	actor->schedule = schedule;
+	assert_int_equal(schedule_add_timer(schedule, due_ms, priority, actor_fire, actor, &actor->self), 0);
+	assert_non_null(actor->self);
+}
+
+static void test_cancel_before_due_simulated(void **unused)
+{
+	(void)unused;
+	struct simulation *simulation = simulation_new(60 * S);
+	struct actor kept = { .step_ms = 5 * S }, cancelled = { .step_ms = 5 * S };
+	add_actor(simulation->schedule, &cancelled, 10 * S, 0);
+	add_actor(simulation->schedule, &kept, 0, 1);
+	schedule_cancel(simulation->schedule, cancelled.self);
+	schedule_cancel(simulation->schedule, NULL);   /* nothing */
+	assert_int_equal(sd_event_loop(simulation->event), 0);
+	assert_int_equal(cancelled.fired, 0);
+	assert_int_equal(kept.fired, 12);
+	assert_int_equal(simulation->ends, 1);
+	simulation_free(simulation);
+}
+
+static void test_cancel_from_another_callback_at_the_same_instant(void **unused)
+{
+	(void)unused;
+	struct simulation *simulation = simulation_new(60 * S);
+	/* At 10 s, in priority order: early (-1) runs, then killer (0)
+	 * cancels early (already run at this instant) and helper (0) cancels
+	 * late (1), which must then not run at 10 s nor after. */
+	struct actor early = { .step_ms = 5 * S }, late = { .step_ms = 5 * S }, other = { .step_ms = 5 * S };
+	struct actor killer = { .step_ms = 0, .cancel_at = 1 };
+	add_actor(simulation->schedule, &early, 0, -1);
+	add_actor(simulation->schedule, &late, 0, 1);
+	add_actor(simulation->schedule, &other, 0, 2);
+	add_actor(simulation->schedule, &killer, 10 * S, 0);
+	struct actor helper = { .step_ms = 0, .cancel_at = 1, .victim = &late.self };
+	add_actor(simulation->schedule, &helper, 10 * S, 0);
+	killer.victim = &early.self;
+	assert_int_equal(sd_event_loop(simulation->event), 0);
+	assert_int_equal(early.fired, 3);             /* 0, 5, 10 s */
+	assert_int_equal(late.fired, 2);              /* 0, 5 s: not at 10 s */
+	assert_int_equal(late.at[1], 5 * S);
+	assert_int_equal(other.fired, 12);            /* the rest go on */
+	assert_int_equal(killer.fired, 1);
+	/* killer and helper stopped themselves: their handles are still
+	 * theirs to give back. */
+	schedule_cancel(simulation->schedule, killer.self);
+	schedule_cancel(simulation->schedule, helper.self);
+	simulation_free(simulation);
+}
+
+static void test_cancel_own_timer_from_its_callback(void **unused)
+{
+	(void)unused;
+	struct simulation *simulation = simulation_new(60 * S);
+	/* Cancels itself on its third run and still asks to run 5 s later:
+	 * the answer is ignored. */
+	struct actor self = { .step_ms = 5 * S, .cancel_at = 3 };
+	struct actor witness = { .step_ms = 5 * S };
+	add_actor(simulation->schedule, &self, 0, 0);
+	add_actor(simulation->schedule, &witness, 0, 1);
+	self.victim = &self.self;
+	assert_int_equal(sd_event_loop(simulation->event), 0);
+	assert_int_equal(self.fired, 3);
+	assert_null(self.self);
+	assert_int_equal(witness.fired, 12);
+	simulation_free(simulation);
+}
+
+static void test_move_and_revive(void **unused)
+{
+	(void)unused;
+	struct simulation *simulation = simulation_new(60 * S);
+	/* once stops itself at 0 s; mover moves it to 20 s at 10 s, and
+	 * moves late from 50 s forward to 30 s. */
+	struct actor once = { .step_ms = 0 }, late = { .step_ms = 0 };
+	struct actor mover = { .step_ms = 0, .move_at = 1, .move_to = 20 * S, .moved = &once.self };
+	add_actor(simulation->schedule, &once, 0, 0);
+	add_actor(simulation->schedule, &late, 50 * S, 0);
+	add_actor(simulation->schedule, &mover, 10 * S, 0);
+	schedule_move(simulation->schedule, late.self, 30 * S);
+	assert_int_equal(sd_event_loop(simulation->event), 0);
+	assert_int_equal(once.fired, 2);
+	assert_int_equal(once.at[0], 0);
+	assert_int_equal(once.at[1], 20 * S);
+	assert_int_equal(late.fired, 1);
+	assert_int_equal(late.at[0], 30 * S);
+	schedule_cancel(simulation->schedule, once.self);
+	/* late and mover are left to schedule_free(). */
+	simulation_free(simulation);
+}
+
+static int64_t realtime_now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void test_cancel_on_the_real_clock(void **unused)
+{
+	(void)unused;
+	sd_event *event;
+	struct schedule *schedule;
+	assert_int_equal(sd_event_new(&event), 0);
+	struct schedule_options options = { .simulated = false };
+	assert_int_equal(schedule_new(event, &options, &schedule), 0);
+	int64_t t0 = realtime_now_ms() + 100;
+	/* Due together at t0: killer cancels victim (after it in priority) and
+	 * far (due later); self cancels itself and asks for 10 ms more;
+	 * before is cancelled before it is due; end stops the loop at t0 +
+	 * 300 ms. */
+	struct actor victim = { .step_ms = 10 }, far = { .step_ms = 10 }, self = { .step_ms = 10, .cancel_at = 1 };
+	struct actor before = { .step_ms = 10 }, witness = { .step_ms = 50 }, end = { .exit_event = event };
+	struct actor killer = { .step_ms = 0, .cancel_at = 1, .victim = &victim.self };
+	struct actor killer_far = { .step_ms = 0, .cancel_at = 1, .victim = &far.self };
+	add_actor(schedule, &killer, t0, 0);
+	add_actor(schedule, &killer_far, t0, 0);
+	add_actor(schedule, &victim, t0, 1);
+	add_actor(schedule, &self, t0, 2);
+	add_actor(schedule, &witness, t0, 3);
+	add_actor(schedule, &far, t0 + 200, 0);
+	add_actor(schedule, &before, t0 + 50, 0);
+	add_actor(schedule, &end, t0 + 300, 0);
+	self.victim = &self.self;
+	schedule_cancel(schedule, before.self);
+	assert_int_equal(sd_event_loop(event), 0);
+	assert_int_equal(killer.fired, 1);
+	assert_int_equal(victim.fired, 0);
+	assert_int_equal(far.fired, 0);
+	assert_int_equal(before.fired, 0);
+	assert_int_equal(self.fired, 1);
+	assert_true(witness.fired >= 5);              /* t0, +50, ..., +250: the loop went on */
+	assert_true(self.at[0] >= t0);
+	assert_int_equal(end.fired, 1);
+	schedule_free(schedule);   /* frees the handles still held (killers, witness, end) */
+	sd_event_unref(event);
+}
+
+/* Many sensors come and go over a long run: timers added and cancelled
+ * again and again leave nothing behind (none fires; under ASan, nothing
+ * leaks). */
+static void test_add_and_cancel_many(void **unused)
+{
+	(void)unused;
+	struct simulation *simulation = simulation_new(60 * S);
+	struct actor actors[64];
+	struct actor witness = { .step_ms = 5 * S };
+	add_actor(simulation->schedule, &witness, 0, 0);
+	for (int round = 0; round < 1000; round++) {
+		for (int i = 0; i < 64; i++) {
+			actors[i] = (struct actor){ .step_ms = S };
+			add_actor(simulation->schedule, &actors[i], (i % 7) * S, i % 3);
+		}
+		/* In another order than added. */
+		for (int i = 0; i < 64; i++)
+			schedule_cancel(simulation->schedule, actors[(i * 29) % 64].self);
+	}
+	assert_int_equal(sd_event_loop(simulation->event), 0);
+	assert_int_equal(witness.fired, 12);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(actors[i].fired, 0);
+	simulation_free(simulation);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +433,12 @@ int main(void)
 		cmocka_unit_test(test_backpressure_stalls_and_kick_resumes),
 		cmocka_unit_test(test_speed_paces_in_real_time),
 		cmocka_unit_test(test_real_time),
+		cmocka_unit_test(test_cancel_before_due_simulated),
+		cmocka_unit_test(test_cancel_from_another_callback_at_the_same_instant),
+		cmocka_unit_test(test_cancel_own_timer_from_its_callback),
+		cmocka_unit_test(test_move_and_revive),
+		cmocka_unit_test(test_cancel_on_the_real_clock),
+		cmocka_unit_test(test_add_and_cancel_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

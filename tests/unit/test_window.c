@@ -213,6 +213,17 @@ static void test_cut_short_by_a_stop(void **unused)
 	assert_int_equal(r.dark_s, 2);
 	assert_int_equal(w.covered_ms, 0);
 	assert_int_equal(w.dark_ms, 0);
+
+	/* A span carried into the next window is still the last one there:
+	 * a cut in it takes back what lies after the cut. */
+	window_init(&w, SENSOR_LIGHT, MIN, 0);
+	window_add_light(&w, 56 * S, 7 * S, 3, true);    /* 56–63 s */
+	window_close(&w, &r);
+	assert_true(r.coverage == 4.0 / 60);
+	window_cut(&w, 61 * S);
+	window_close(&w, &r);
+	assert_true(r.coverage == 1.0 / 60);
+	assert_int_equal(r.dark_s, 1);
 }
 
 int main(void)
