@@ -242,38 +242,12 @@ void config_free(struct config *config)
 	free(config->gateway.site);
 	free(config->gateway.state_dir);
 	free(config->simulation.profiles);
-	for (size_t i = 0; i < config->mqtt.uri_count; i++)
-		free(config->mqtt.uris[i]);
-	free(config->mqtt.client_id);
-	free(config->mqtt.topic_prefix);
-	free(config->mqtt.username);
-	free(config->mqtt.password_file);
-	free(config->mqtt.ca_file);
-	free(config->mqtt.ca_dir);
-	free(config->mqtt.cert_file);
-	free(config->mqtt.key_file);
-	free(config->mqtt.proxy);
-	free(config->influx.url);
-	free(config->influx.database);
-	free(config->influx.retention_policy);
-	free(config->influx.org);
-	free(config->influx.bucket);
-	free(config->influx.user);
-	free(config->influx.password_file);
-	free(config->influx.token_file);
-	free(config->influx.ca_file);
-	free(config->influx.proxy);
-	for (size_t i = 0; i < config->sensor_count; i++) {
-		struct sensor_config *sensor = &config->sensors[i];
-		free(sensor->name);
-		free(sensor->driver);
-		free(sensor->light);
-		for (size_t j = 0; j < sensor->option_count; j++) {
-			free(sensor->options[j].key);
-			free(sensor->options[j].value);
-		}
-		free(sensor->options);
-	}
+	/* Their field lists live with their copies: config_copy.c,
+	 * sensor_config.c. */
+	mqtt_config_clear(&config->mqtt);
+	influx_config_clear(&config->influx);
+	for (size_t i = 0; i < config->sensor_count; i++)
+		sensor_config_clear(&config->sensors[i]);
 	free(config->sensors);
 	memset(config, 0, sizeof(*config));
 }

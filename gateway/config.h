@@ -3,7 +3,9 @@
  * config_load() parses and validates the whole file, writes one
  * "FILE:LINE: message" line per problem to the error stream, and fills a
  * struct config only when there was none.  The struct owns every string and
- * array in it; config_free() releases them.  Nothing else mutates it. */
+ * array in it; config_free() releases them.  Nothing else mutates it.  For
+ * a reload, sections are copied and compared with the functions at the
+ * end. */
 #ifndef TRYGGD_CONFIG_H
 #define TRYGGD_CONFIG_H
 
@@ -20,6 +22,9 @@ enum influx_api { INFLUX_V1, INFLUX_V2, INFLUX_V3, INFLUX_VICTORIA };
 /* How a 2xx is proven: taken as it is, or a sample read back. */
 enum influx_verify { INFLUX_VERIFY_NONE, INFLUX_VERIFY_READBACK };
 
+/* A field added to one of these sections must be added to config_copy.c
+ * too: to the section's table of strings (mqtt and influx) or to its
+ * *_equal(). */
 struct gateway_config {
 	char *id;                /* [A-Za-z0-9_-]{1,64} */
 	char *district;          /* UTF-8, no control characters */
@@ -129,5 +134,34 @@ void config_print_summary(const struct config *config, FILE *out);
 
 /* The sensor called name, or NULL. */
 const struct sensor_config *config_find_sensor(const struct config *config, const char *name);
+
+/* ---- copies and comparisons, for reload (config_copy.c) ----------------
+ *
+ * A module that outlives the struct config it was made from (a reload
+ * frees the old one) keeps a copy of its section: *_copy() makes one that
+ * shares nothing with from (every string, the uris array), owned by the
+ * caller until *_clear(), which frees it and zeroes the struct.  On failure
+ * (-ENOMEM; -EINVAL for more than MQTT_URIS_MAX brokers) *to is left
+ * zeroed.  from and to are different structs.  config_free() clears its
+ * [mqtt] and [influx] with the same functions.
+ *
+ * *_equal() is true when the two sections say the same, field by field,
+ * every field that changes what tryggd does included; NULL strings equal
+ * only NULL.  Left out on purpose: mqtt_config.uri, which is uris[0] and is
+ * compared there.  What is compared is what the config says, not what the
+ * files it names hold: a password, token or certificate replaced under the
+ * same path leaves its section equal.  The has_mqtt, has_influx and
+ * has_simulation flags are struct config's: compare them too. */
+
+int mqtt_config_copy(const struct mqtt_config *from, struct mqtt_config *to);
+void mqtt_config_clear(struct mqtt_config *config);
+bool mqtt_config_equal(const struct mqtt_config *a, const struct mqtt_config *b);
+
+int influx_config_copy(const struct influx_config *from, struct influx_config *to);
+void influx_config_clear(struct influx_config *config);
+bool influx_config_equal(const struct influx_config *a, const struct influx_config *b);
+
+bool gateway_config_equal(const struct gateway_config *a, const struct gateway_config *b);
+bool simulation_config_equal(const struct simulation_config *a, const struct simulation_config *b);
 
 #endif

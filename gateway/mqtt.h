@@ -13,7 +13,12 @@
  * order.  Everything here runs on the loop's thread.
  *
  * The session owns its Paho handle, the bridge, the link and the outbox,
- * and copies every string it is given. */
+ * and copies every string it is given.  Nothing of struct mqtt_setup is
+ * kept past mqtt_new(): the link copies the brokers, the will, the
+ * credentials and the TLS settings; Paho copies the first URI and the
+ * client id; the outbox copies its path; the rest is read there and then.  So the
+ * setup, and the struct config its config points into, may be freed once
+ * mqtt_new() returns, as a reload does. */
 #ifndef TRYGGD_MQTT_H
 #define TRYGGD_MQTT_H
 
@@ -48,6 +53,7 @@ struct mqtt_counters {
 	uint64_t reconnects;
 };
 
+/* Read during mqtt_new() only (see above). */
 struct mqtt_setup {
 	const struct mqtt_config *config;
 	const char *client_id;
@@ -80,8 +86,9 @@ bool mqtt_connected(const struct mqtt *mqtt);
 struct mqtt_counters mqtt_counters(const struct mqtt *mqtt);
 
 /* Disconnect cleanly (no will), waiting at most timeout_ms, after making
- * the outbox durable.  Blocks: call only on the way out, after the loop
- * has stopped. */
+ * the outbox durable, and take the broker's last answers into it.  Blocks
+ * the loop: call it on the way out, or when a reload replaces the
+ * session. */
 void mqtt_disconnect(struct mqtt *mqtt, int timeout_ms);
 
 #endif

@@ -27,9 +27,11 @@ struct range {
 
 struct store_forward {
 	sd_event *event;
-	const struct influx_config *config;
+	/* Copies, the forwarder's own: a reload frees the struct config they
+	 * came from.  The HTTP client and the read-back borrow config. */
+	struct influx_config config;
 	const struct store_dialect *dialect;
-	const char *config_directory;
+	char *config_directory;      /* or NULL */
 	struct spool *spool;
 	double time_scale;
 	void (*progress)(void *userdata);
@@ -85,7 +87,7 @@ static int forward_read_secret(struct store_forward *forward, const char *name, 
 /* The request headers: the content, its encoding and the token. */
 static int forward_load_credentials(struct store_forward *forward)
 {
-	const struct influx_config *config = forward->config;
+	const struct influx_config *config = &forward->config;
 	struct curl_slist *headers = NULL;
 	char *token = NULL, *authorization = NULL;
 	int r = -ENOMEM;
@@ -356,7 +358,7 @@ static int forward_start(struct store_forward *forward)
 	struct range range = forward->sending;
 	const char *body = batch->body + batch->offsets[range.begin];
 	size_t length = batch->offsets[range.end - 1] + batch->lengths[range.end - 1] - batch->offsets[range.begin];
-	if (forward->config->gzip) {
+	if (forward->config.gzip) {
 		int r = forward_compress(forward, body, length);
 		if (r < 0)
 			return r;
@@ -368,7 +370,7 @@ static int forward_start(struct store_forward *forward)
 		.body = body,
 		.body_length = length,
 		.headers = forward->headers,
-		.user = forward->config->user,
+		.user = forward->config.user,
 		.password = forward->password,
 	};
 	int r = store_http_start(forward->http, &request, forward_on_answer, forward);
@@ -400,7 +402,7 @@ static bool forward_ready(struct store_forward *forward)
 			return false;
 		}
 		if (forward->readback)
-			store_readback_set_credentials(forward->readback, forward->config->user, forward->password);
+			store_readback_set_credentials(forward->readback, forward->config.user, forward->password);
 		forward->reload_credentials = false;
 	}
 	/* Lines the database refused earlier are written first, so they
@@ -416,7 +418,7 @@ static void forward_next(struct store_forward *forward)
 		return;
 	if (forward->waiting_count == 0) {
 		spool_batch_free(&forward->batch);
-		int r = spool_peek(forward->spool, (size_t)forward->config->batch_lines, STORE_BODY_MAX, &forward->batch);
+		int r = spool_peek(forward->spool, (size_t)forward->config.batch_lines, STORE_BODY_MAX, &forward->batch);
 		if (r < 0) {
 			log_error("store: cannot read the spool: %s", strerror(-r));
 			forward_back_off(forward);
@@ -427,14 +429,14 @@ static void forward_next(struct store_forward *forward)
 		/* A batch short of batch_lines waits until flush_interval has
 		 * passed since the last request, so that a slow link carries
 		 * fewer, larger requests. */
-		if (forward->batch.lines < (size_t)forward->config->batch_lines && forward->config->flush_interval_ms > 0 &&
+		if (forward->batch.lines < (size_t)forward->config.batch_lines && forward->config.flush_interval_ms > 0 &&
 		    !forward->flushing) {
 			uint64_t now;
 			sd_event_now(forward->event, CLOCK_MONOTONIC, &now);
 			double since_ms = (double)(now - forward->last_start_us) / 1000.0 * forward->time_scale;
-			if (forward->last_start_us > 0 && since_ms < (double)forward->config->flush_interval_ms) {
+			if (forward->last_start_us > 0 && since_ms < (double)forward->config.flush_interval_ms) {
 				spool_batch_free(&forward->batch);
-				forward_pause(forward, forward->config->flush_interval_ms - (int64_t)since_ms);
+				forward_pause(forward, forward->config.flush_interval_ms - (int64_t)since_ms);
 				return;
 			}
 		}
@@ -508,15 +510,19 @@ bool store_forward_available(const struct store_forward *forward)
 
 int store_forward_new(const struct store_forward_options *options, struct store_forward **out)
 {
-	const struct influx_config *config = options->config;
-	int r = -ENOMEM;
+	int r;
 	struct store_forward *forward = calloc(1, sizeof(*forward));
 	if (!forward)
 		return -ENOMEM;
+	const struct influx_config *config = &forward->config;
 	forward->event = sd_event_ref(options->event);
-	forward->config = config;
+	r = influx_config_copy(options->config, &forward->config);
+	if (r < 0)
+		goto fail;
+	r = -ENOMEM;
+	if (options->config_directory && !(forward->config_directory = strdup(options->config_directory)))
+		goto fail;
 	forward->dialect = store_dialect_of(config->api);
-	forward->config_directory = options->config_directory;
 	forward->spool = options->spool;
 	forward->time_scale = options->time_scale > 0 ? options->time_scale : 1.0;
 	forward->progress = options->progress;
@@ -574,5 +580,8 @@ void store_forward_free(struct store_forward *forward)
 	sd_event_unref(forward->event);
 	free(forward->write_url);
 	free(forward->url_for_logs);
+	/* Last: the HTTP client and the read-back borrowed it. */
+	influx_config_clear(&forward->config);
+	free(forward->config_directory);
 	free(forward);
 }

@@ -16,8 +16,11 @@
  * Waits run on the simulation's clock when there is one (time_scale: the
  * virtual seconds per real second).
  *
- * The forwarder borrows the spool and the config; it owns its HTTP client,
- * its credentials (read from the *_file keys, again after a 401 or 403) and
+ * The forwarder borrows the spool.  It copies the [influx] config and
+ * config_directory in store_forward_new(), so the struct config they came
+ * from may be freed (a reload does) while it runs; its HTTP client and its
+ * read-back borrow that copy, and are freed before it.  It owns its
+ * credentials (read from the *_file keys, again after a 401 or 403) and
  * its batch. */
 #ifndef TRYGGD_STORE_FORWARD_H
 #define TRYGGD_STORE_FORWARD_H
@@ -45,8 +48,8 @@ struct store_counters {
 
 struct store_forward_options {
 	sd_event *event;
-	const struct influx_config *config;
-	const char *config_directory;   /* where relative *_file names are */
+	const struct influx_config *config;   /* copied */
+	const char *config_directory;   /* where relative *_file names are; copied */
 	struct spool *spool;
 	double time_scale;              /* > 0; 1 in real time */
 	void (*progress)(void *userdata);   /* after each acknowledged batch */

@@ -22,7 +22,7 @@ struct store_http {
 	sd_event *event;
 	sd_event_source *timer;
 	CURLM *multi;
-	const struct influx_config *config;
+	const struct influx_config *config;  /* borrowed: it outlives the client */
 	struct store_call *calls;
 };
 

@@ -7,7 +7,9 @@
  * settings from the [influx] config: a CA file and verification on by
  * default, a proxy only when configured (never from the environment).
  *
- * The caller keeps the request's url, body and headers alive until its
+ * The client borrows the config, which must outlive it: in tryggd it is the
+ * forwarder's own copy (store_forward.h), freed after the client.  The
+ * caller keeps the request's url, body and headers alive until its
  * callback ran (or store_http_free()).  The callback gets the answer,
  * valid only during the call; the request is gone once it returns. */
 #ifndef TRYGGD_STORE_HTTP_H

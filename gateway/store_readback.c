@@ -67,7 +67,7 @@ struct readback_episode {
 struct store_readback {
 	sd_event *event;             /* a reference */
 	struct store_http *http;     /* borrowed */
-	const struct influx_config *config;  /* borrowed */
+	const struct influx_config *config;  /* borrowed: it outlives the read-back */
 	double time_scale;
 	char *user;                  /* owned, or NULL */
 	char *password;              /* owned (credential_free), or NULL */

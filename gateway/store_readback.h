@@ -13,9 +13,10 @@
  * At most READBACK_QUEUE_MAX points wait; beyond that a sample is skipped
  * (counted).  Delays are divided by time_scale, which tryggd keeps at 1
  * even in a simulation: the store's lag is in real time; tests of this
- * module alone make it larger.  The read-back borrows the HTTP client and the config,
- * and must be freed before the client: store_readback_free() cancels its
- * queries there. */
+ * module alone make it larger.  The read-back borrows the HTTP client and the
+ * config, and must be freed before the client (store_readback_free() cancels
+ * its queries there) and before the config, which in tryggd is the
+ * forwarder's own copy (store_forward.h). */
 #ifndef TRYGGD_STORE_READBACK_H
 #define TRYGGD_STORE_READBACK_H
 
