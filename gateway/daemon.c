@@ -72,6 +72,40 @@ static void daemon_spool(struct daemon *daemon, char **lines, size_t count)
 	store_forward_kick(daemon->store);
 }
 
+/* One closed window: its message, and its point into lines. */
+static void daemon_emit_window(struct daemon *daemon, struct daemon_sensor *entry, const struct window_result *result,
+                               char **lines, size_t *line_count)
+{
+	const struct sensor_config *sc = sensor_config(entry->sensor);
+	daemon->windows++;
+	if (daemon->mqtt)
+		daemon_publish(daemon, entry->topic_window, payload_window(&daemon->identity, sc->name, result), false,
+		               false);
+	if (!daemon->store)
+		return;
+	char line[LINE_MAX_BYTES];
+	if (lineproto_window(daemon->backslash, &daemon->identity, sc->name, result, line, sizeof(line)) < 0) {
+		log_error("sensor %s: window %lld does not fit a line", sc->name, (long long)result->start_ms);
+		return;
+	}
+	if ((lines[*line_count] = strdup(line)) != NULL)
+		(*line_count)++;
+}
+
+void daemon_cut_sensor_window(struct daemon *daemon, struct daemon_sensor *entry)
+{
+	struct window_result result;
+	char *lines[1];
+	size_t line_count = 0;
+	if (!sensor_cut_window(entry->sensor, schedule_now(daemon->schedule), &result))
+		return;
+	daemon_emit_window(daemon, entry, &result, lines, &line_count);
+	if (line_count > 0)
+		daemon_spool(daemon, lines, line_count);
+	if (line_count > 0)
+		free(lines[0]);
+}
+
 /* Close the open window of every sensor: one window message each, and all
  * points in one spool transaction, with the gateway's own point for the
  * window (its figures as they stood when the window closed, before its
@@ -89,33 +123,18 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 	}
 	for (size_t i = 0; i < daemon->sensor_count; i++) {
 		struct daemon_sensor *entry = &daemon->sensors[i];
-		const struct sensor_config *sc = sensor_config(entry->sensor);
 		struct window_result result;
 		if (!partial)
 			sensor_close_window(entry->sensor, &result);
 		else if (!sensor_cut_window(entry->sensor, schedule_now(daemon->schedule), &result))
 			continue;
-		daemon->windows++;
 		closed = true;
 		start_ms = result.start_ms;
-		if (daemon->mqtt)
-			daemon_publish(daemon, entry->topic_window, payload_window(&daemon->identity, sc->name, &result),
-			               false, false);
-		if (daemon->spool) {
-			char line[LINE_MAX_BYTES];
-			int length = lineproto_window(daemon->backslash, &daemon->identity, sc->name, &result, line, sizeof(line));
-			if (length < 0) {
-				log_error("sensor %s: window %lld does not fit a line", sc->name, (long long)result.start_ms);
-				continue;
-			}
-			lines[line_count] = strdup(line);
-			if (lines[line_count])
-				line_count++;
-		}
+		daemon_emit_window(daemon, entry, &result, lines, &line_count);
 	}
 	/* A window no sensor has (a stop right at a boundary) gets no
 	 * gateway point either: one gateway point per window. */
-	if (daemon->spool && closed) {
+	if (daemon->store && closed) {
 		char line[LINE_MAX_BYTES];
 		if (lineproto_gateway(daemon->backslash, &daemon->identity, start_ms, &health, line, sizeof(line)) < 0)
 			log_error("the gateway's point for window %lld does not fit a line", (long long)start_ms);
@@ -136,6 +155,7 @@ static int64_t daemon_on_window_end(void *userdata, int64_t now_ms)
 	 * each window in turn. */
 	while (daemon->sensor_count > 0 && sensor_window_end(daemon->sensors[0].sensor) <= now_ms)
 		daemon_close_windows(daemon, false);
+	daemon_notify_status(daemon);
 	return daemon_next_multiple(now_ms, daemon->window_ms);
 }
 
@@ -224,7 +244,8 @@ static int daemon_on_signal(sd_event_source *source, const struct signalfd_sigin
 	struct daemon *daemon = userdata;
 	(void)source;
 	if (info->ssi_signo == SIGHUP) {
-		log_warning("SIGHUP: reloading the configuration is not supported yet; restart tryggd to apply changes");
+		if (daemon->phase == PHASE_RUNNING)
+			daemon_reload(daemon);
 		return 0;
 	}
 	log_info("%s: stopping", strsignal((int)info->ssi_signo));
@@ -246,7 +267,7 @@ static bool daemon_ready(void *userdata)
 	return true;
 }
 
-static void daemon_on_progress(void *userdata)
+void daemon_on_progress(void *userdata)
 {
 	struct daemon *daemon = userdata;
 	schedule_kick(daemon->schedule);
@@ -263,108 +284,127 @@ static void daemon_on_mqtt_connected(void *userdata)
 		for (size_t i = 0; i < daemon->sensor_count; i++)
 			daemon_publish_alert(daemon, &daemon->sensors[i], true);
 	}
+	daemon_notify_status(daemon);
 	schedule_kick(daemon->schedule);
 	daemon_check_drained(daemon);
 }
 
-static int daemon_open_sensors(struct daemon *daemon)
-{
-	const struct config *config = daemon->config;
-	struct sensor_setup setup = {
-		.event = daemon->event,
-		.schedule = daemon->schedule,
-		.env = {
-			.gateway_id = config->gateway.id,
-			.district = config->gateway.district,
-			.profiles = config->simulation.profiles,
-			.config_directory = config->directory,
-		},
-		.window_ms = daemon->window_ms,
-		.latitude = config->gateway.latitude,
-		.longitude = config->gateway.longitude,
-		.events = { .reading = daemon_on_reading, .alert = daemon_on_alert, .userdata = daemon },
-	};
-	const char *prefix = config->mqtt.topic_prefix;
-	int r = topic_gateway(prefix, &daemon->identity, TOPIC_STATUS, &daemon->topic_status);
-	if (r >= 0)
-		r = topic_gateway(prefix, &daemon->identity, TOPIC_HEALTH, &daemon->topic_health);
-	if (r < 0) {
-		log_error("cannot name the gateway's MQTT topics: %s", strerror(-r));
-		return r;
-	}
-
-	daemon->sensors = calloc(config->sensor_count, sizeof(*daemon->sensors));
-	if (!daemon->sensors)
-		return -ENOMEM;
-	daemon->sensor_count = config->sensor_count;
-	for (size_t i = 0; i < config->sensor_count; i++) {
-		struct daemon_sensor *entry = &daemon->sensors[i];
-		const struct sensor_config *sc = &config->sensors[i];
-		char err[256] = "";
-		r = sensor_new(&setup, sc, &entry->sensor, err, sizeof(err));
-		if (r < 0) {
-			log_error("sensor %s: cannot open (driver %s): %s", sc->name, sc->driver,
-			          err[0] ? err : strerror(-r));
-			return r;
-		}
-		if ((r = topic_sensor(prefix, &daemon->identity, sc->name, TOPIC_READING, &entry->topic_reading)) < 0 ||
-		    (r = topic_sensor(prefix, &daemon->identity, sc->name, TOPIC_WINDOW, &entry->topic_window)) < 0 ||
-		    (r = topic_sensor(prefix, &daemon->identity, sc->name, TOPIC_ALERT, &entry->topic_alert)) < 0) {
-			log_error("sensor %s: cannot name its MQTT topics: %s", sc->name, strerror(-r));
-			return r;
-		}
-	}
-	for (size_t i = 0; i < config->sensor_count; i++) {
-		const struct sensor_config *sc = &config->sensors[i];
-		if (sc->type != SENSOR_LAMP || !sc->light)
-			continue;
-		for (size_t j = 0; j < daemon->sensor_count; j++)
-			if (strcmp(config->sensors[j].name, sc->light) == 0)
-				sensor_pair(daemon->sensors[i].sensor, daemon->sensors[j].sensor);
-	}
-	return 0;
-}
-
-static int daemon_add_timers(struct daemon *daemon)
+void daemon_add_missing_timers(struct daemon *daemon)
 {
 	const struct mqtt_config *mqtt = &daemon->config->mqtt;
+	int64_t now = schedule_now(daemon->schedule);
+	/* Both on the schedule's clock, aligned to multiples of their period
+	 * since the epoch like windows: a simulation says them at virtual
+	 * times, the same at any speed.  Each stops by itself when MQTT or
+	 * its period goes (a reload). */
+	if (!daemon->health_timer && daemon->mqtt && mqtt->health_interval_ms > 0)
+		daemon->health_timer = schedule_add(daemon->schedule, daemon_next_multiple(now, mqtt->health_interval_ms),
+		                                    PRIORITY_HEALTH, daemon_on_health, daemon) >= 0;
+	if (!daemon->status_timer && daemon->mqtt && mqtt->status_interval_ms > 0)
+		daemon->status_timer = schedule_add(daemon->schedule, daemon_next_multiple(now, mqtt->status_interval_ms),
+		                                    PRIORITY_STATUS, daemon_on_status, daemon) >= 0;
+}
+
+int daemon_add_timers(struct daemon *daemon)
+{
 	int64_t now = schedule_now(daemon->schedule);
 	int r = schedule_add(daemon->schedule, daemon_next_multiple(now, daemon->window_ms), PRIORITY_WINDOW,
 	                     daemon_on_window_end, daemon);
 	if (r < 0)
 		return r;
-	/* Both on the schedule's clock, aligned to multiples of their period
-	 * since the epoch like windows: a simulation says them at virtual
-	 * times, the same at any speed. */
-	if (daemon->mqtt && mqtt->health_interval_ms > 0 &&
-	    (r = schedule_add(daemon->schedule, daemon_next_multiple(now, mqtt->health_interval_ms), PRIORITY_HEALTH,
-	                      daemon_on_health, daemon)) < 0)
-		return r;
-	if (daemon->mqtt && mqtt->status_interval_ms > 0 &&
-	    (r = schedule_add(daemon->schedule, daemon_next_multiple(now, mqtt->status_interval_ms), PRIORITY_STATUS,
-	                      daemon_on_status, daemon)) < 0)
-		return r;
+	daemon_add_missing_timers(daemon);
 	for (size_t i = 0; i < daemon->sensor_count; i++) {
-		enum sensor_type type = sensor_config(daemon->sensors[i].sensor)->type;
-		/* Light before footfall before lamps at one instant, so a lamp
-		 * sees the darkness measured at that same instant. */
-		int priority = type == SENSOR_LIGHT ? 1 : type == SENSOR_FOOTFALL ? 2 : 3;
-		r = sensor_start(daemon->sensors[i].sensor, priority);
+		r = daemon_sensor_start(&daemon->sensors[i]);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static void daemon_free(struct daemon *daemon)
+void daemon_set_identity(struct daemon *daemon)
 {
-	for (size_t i = 0; i < daemon->sensor_count; i++) {
-		struct daemon_sensor *entry = &daemon->sensors[i];
-		sensor_free(entry->sensor);
-		free(entry->topic_reading);
-		free(entry->topic_window);
-		free(entry->topic_alert);
+	const struct gateway_config *gateway = &daemon->config->gateway;
+	daemon->identity = (struct identity){ gateway->id, gateway->district, gateway->site };
+}
+
+void daemon_notify_status(struct daemon *daemon)
+{
+	char mqtt[64] = "no MQTT", store[96] = "no store";
+	if (daemon->mqtt)
+		snprintf(mqtt, sizeof(mqtt), "MQTT %s, %llu buffered", mqtt_connected(daemon->mqtt) ? "connected" : "not connected",
+		         (unsigned long long)mqtt_pending(daemon->mqtt));
+	if (daemon->store)
+		snprintf(store, sizeof(store), "store %s, %llu points spooled",
+		         store_forward_available(daemon->store) ? "up" : "not answering",
+		         (unsigned long long)spool_pending(daemon->spool));
+	sd_notifyf(0, "STATUS=%zu sensors; %s; %s", daemon->sensor_count, mqtt, store);
+}
+
+int daemon_open_mqtt(struct daemon *daemon)
+{
+	const struct config *config = daemon->config;
+	char *offline = payload_status("offline", NULL, -1);
+	struct mqtt_events events = {
+		.connected = daemon_on_mqtt_connected,
+		.progress = daemon_on_progress,
+		.userdata = daemon,
+	};
+	char *outbox = NULL;
+	if (asprintf(&outbox, "%s/mqtt-buffer.db", config->gateway.state_dir) < 0)
+		outbox = NULL;
+	struct mqtt_setup setup = {
+		.config = &config->mqtt,
+		.client_id = config->mqtt.client_id ? config->mqtt.client_id : config->gateway.id,
+		.outbox_path = outbox,
+		.will_topic = daemon->topic_status,
+		.will_payload = offline,
+		.events = events,
+	};
+	int r = offline && outbox ? mqtt_new(daemon->event, &setup, &daemon->mqtt) : -ENOMEM;
+	free(offline);
+	free(outbox);
+	if (r < 0)
+		return r;
+	mqtt_start(daemon->mqtt);
+	return 0;
+}
+
+int daemon_open_store(struct daemon *daemon)
+{
+	const struct config *config = daemon->config;
+	daemon->backslash = store_dialect_of(config->influx.api)->backslash;
+	if (!daemon->spool) {
+		int r = spool_open(state_database(daemon->state), config->influx.spool_max_bytes, &daemon->spool);
+		if (r < 0)
+			return r;
+		if (spool_pending(daemon->spool) > 0)
+			log_info("spool: %llu points from an earlier run are waiting",
+			         (unsigned long long)spool_pending(daemon->spool));
 	}
+	spool_set_max_bytes(daemon->spool, config->influx.spool_max_bytes);
+	struct store_forward_options options = {
+		.event = daemon->event,
+		.config = &config->influx,
+		.config_directory = config->directory,
+		.spool = daemon->spool,
+		/* The store's waits run on the simulated clock too. */
+		.time_scale = config->has_simulation && config->simulation.speed > 0 ? config->simulation.speed : 1,
+		.progress = daemon_on_progress,
+		.userdata = daemon,
+	};
+	int r = store_forward_new(&options, &daemon->store);
+	if (r < 0)
+		return r;
+	store_forward_kick(daemon->store);
+	return 0;
+}
+
+void daemon_free(struct daemon *daemon)
+{
+	if (!daemon)
+		return;
+	for (size_t i = 0; i < daemon->sensor_count; i++)
+		daemon_sensor_free(&daemon->sensors[i]);
 	free(daemon->sensors);
 	free(daemon->topic_status);
 	free(daemon->topic_health);
@@ -382,23 +422,35 @@ static void daemon_free(struct daemon *daemon)
 	for (size_t i = 0; i < sizeof(daemon->signal_sources) / sizeof(daemon->signal_sources[0]); i++)
 		sd_event_source_disable_unref(daemon->signal_sources[i]);
 	sd_event_unref(daemon->event);
+	if (daemon->config) {
+		config_free(daemon->config);
+		free(daemon->config);
+	}
+	free(daemon);
 }
 
-int daemon_run(const struct config *config)
+int daemon_new(struct config *config, struct daemon **out, int *status)
 {
-	struct daemon daemon = {
-		.config = config,
-		.identity = { config->gateway.id, config->gateway.district, config->gateway.site },
-		.backslash = store_dialect_of(config->influx.api)->backslash,
-		.window_ms = (int64_t)config->gateway.window_s * 1000,
-	};
 	char err[512] = "";
-	int status = 1;
-	int r;
+	int r = -ENOMEM;
+	*status = 1;
+	struct daemon *daemon = calloc(1, sizeof(*daemon));
+	if (!daemon) {
+		config_free(config);
+		free(config);
+		return -ENOMEM;
+	}
+	daemon->config = config;
+	daemon_set_identity(daemon);
+	daemon->backslash = store_dialect_of(config->influx.api)->backslash;
+	daemon->window_ms = (int64_t)config->gateway.window_s * 1000;
 
-	r = sd_event_new(&daemon.event);
+	r = sd_event_new(&daemon->event);
 	if (r < 0)
 		goto out;
+	/* The loop feeds systemd's watchdog (WatchdogSec=) by itself when
+	 * WATCHDOG_USEC is set: a stuck loop stops feeding it. */
+	sd_event_set_watchdog(daemon->event, true);
 	sigset_t signals;
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGTERM);
@@ -407,28 +459,20 @@ int daemon_run(const struct config *config)
 	sigprocmask(SIG_BLOCK, &signals, NULL);
 	const int numbers[] = { SIGTERM, SIGINT, SIGHUP };
 	for (size_t i = 0; i < 3; i++) {
-		r = sd_event_add_signal(daemon.event, &daemon.signal_sources[i], numbers[i], daemon_on_signal, &daemon);
+		r = sd_event_add_signal(daemon->event, &daemon->signal_sources[i], numbers[i], daemon_on_signal, daemon);
 		if (r < 0)
 			goto out;
 	}
 
-	r = state_open(config->gateway.state_dir, &daemon.state, err, sizeof(err));
+	r = state_open(config->gateway.state_dir, &daemon->state, err, sizeof(err));
 	if (r < 0) {
 		log_error("state: %s", err);
-		status = EXIT_UNAVAILABLE;
+		*status = EXIT_UNAVAILABLE;
 		goto out;
 	}
-	r = state_sequence_load(daemon.state, &daemon.seq);
+	r = state_sequence_load(daemon->state, &daemon->seq);
 	if (r < 0)
 		goto out;
-	if (config->has_influx) {
-		r = spool_open(state_database(daemon.state), config->influx.spool_max_bytes, &daemon.spool);
-		if (r < 0)
-			goto out;
-		if (spool_pending(daemon.spool) > 0)
-			log_info("spool: %llu points from an earlier run are waiting",
-			         (unsigned long long)spool_pending(daemon.spool));
-	}
 
 	struct schedule_options options = {
 		.simulated = config->has_simulation,
@@ -437,103 +481,78 @@ int daemon_run(const struct config *config)
 		.speed = config->simulation.speed,
 		.ready = daemon_ready,
 		.on_end = daemon_on_simulation_end,
-		.userdata = &daemon,
+		.userdata = daemon,
 	};
-	r = schedule_new(daemon.event, &options, &daemon.schedule);
+	r = schedule_new(daemon->event, &options, &daemon->schedule);
 	if (r < 0)
 		goto out;
-	daemon.started_ms = schedule_now(daemon.schedule);
-	daemon.started_monotonic_ms = daemon_monotonic_ms();
-	r = daemon_open_sensors(&daemon);
+	daemon->started_ms = schedule_now(daemon->schedule);
+	daemon->started_monotonic_ms = daemon_monotonic_ms();
+	r = daemon_open_topics(daemon);
+	if (r < 0)
+		goto out;
+	r = daemon_open_sensors(daemon);
 	if (r < 0) {
-		status = EXIT_UNAVAILABLE;
+		*status = EXIT_UNAVAILABLE;
 		goto out;
 	}
-
-	if (config->has_mqtt) {
-		char *offline = payload_status("offline", NULL, -1);
-		struct mqtt_events events = {
-			.connected = daemon_on_mqtt_connected,
-			.progress = daemon_on_progress,
-			.userdata = &daemon,
-		};
-		char *outbox = NULL;
-		if (asprintf(&outbox, "%s/mqtt-buffer.db", config->gateway.state_dir) < 0)
-			outbox = NULL;
-		struct mqtt_setup setup = {
-			.config = &config->mqtt,
-			.client_id = config->mqtt.client_id ? config->mqtt.client_id : config->gateway.id,
-			.outbox_path = outbox,
-			.will_topic = daemon.topic_status,
-			.will_payload = offline,
-			.events = events,
-		};
-		r = offline && outbox ? mqtt_new(daemon.event, &setup, &daemon.mqtt) : -ENOMEM;
-		free(offline);
-		free(outbox);
-		if (r < 0)
-			goto out;
-		mqtt_start(daemon.mqtt);
+	if (config->has_mqtt && (r = daemon_open_mqtt(daemon)) < 0)
+		goto out;
+	if (config->has_influx && (r = daemon_open_store(daemon)) < 0) {
+		*status = EXIT_UNAVAILABLE;
+		goto out;
 	}
-	if (config->has_influx) {
-		struct store_forward_options store_options = {
-			.event = daemon.event,
-			.config = &config->influx,
-			.config_directory = config->directory,
-			.spool = daemon.spool,
-			/* The store's waits run on the simulated clock too. */
-			.time_scale = config->has_simulation && config->simulation.speed > 0 ? config->simulation.speed : 1,
-			.progress = daemon_on_progress,
-			.userdata = &daemon,
-		};
-		r = store_forward_new(&store_options, &daemon.store);
-		if (r < 0) {
-			status = EXIT_UNAVAILABLE;
-			goto out;
-		}
-		store_forward_kick(daemon.store);
-	}
-	r = daemon_add_timers(&daemon);
+	r = daemon_add_timers(daemon);
 	if (r < 0)
 		goto out;
+	*out = daemon;
+	*status = 0;
+	return 0;
+out:
+	if (*status == 1)
+		log_error("cannot start: %s", strerror(-r));
+	daemon_free(daemon);
+	return r < 0 ? r : -EIO;
+}
 
+int daemon_run(struct daemon *daemon)
+{
+	const struct config *config = daemon->config;
 	log_info("gateway %s in %s: %zu sensors, %d s windows, %s", config->gateway.id, config->gateway.district,
-	         daemon.sensor_count, config->gateway.window_s,
+	         daemon->sensor_count, config->gateway.window_s,
 	         config->has_simulation ? "simulated clock" : "real time");
 	sd_notify(0, "READY=1");
-	status = sd_event_loop(daemon.event);
+	daemon_notify_status(daemon);
+	int status = sd_event_loop(daemon->event);
 	if (status < 0) {
 		log_error("event loop: %s", strerror(-status));
 		status = 1;
 	}
-	if (daemon.mqtt)
-		mqtt_disconnect(daemon.mqtt, 1000);
-	if (daemon.seq_unrecorded > 0)
+	/* The config may have been reloaded meanwhile. */
+	config = daemon->config;
+	if (daemon->mqtt)
+		mqtt_disconnect(daemon->mqtt, 1000);
+	if (daemon->seq_unrecorded > 0)
 		log_info("%llu readings were not published because their sequence number could not be recorded%s",
-		         (unsigned long long)daemon.seq_unrecorded,
-		         daemon.seq_episode > 0 ? " (it still could not at the stop)" : "");
+		         (unsigned long long)daemon->seq_unrecorded,
+		         daemon->seq_episode > 0 ? " (it still could not at the stop)" : "");
 	/* What the store did not take by now stays in the spool; a batch on
 	 * its way is dropped, and what the bound took of it counted. */
-	if (daemon.store)
-		store_forward_stop(daemon.store);
-	struct health health = daemon_health(&daemon);
+	if (daemon->store)
+		store_forward_stop(daemon->store);
+	struct health health = daemon_health(daemon);
 	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu kept for the next start, "
 	         "%llu dropped, %llu lost to the disk; %llu points stored, %llu set aside, %llu dropped from a full spool",
-	         (unsigned long long)health.readings, (unsigned long long)daemon.windows,
+	         (unsigned long long)health.readings, (unsigned long long)daemon->windows,
 	         (unsigned long long)health.published, (unsigned long long)health.buffered,
 	         (unsigned long long)health.dropped, (unsigned long long)health.lost,
 	         (unsigned long long)health.sent, (unsigned long long)health.rejected,
 	         (unsigned long long)health.spool_dropped);
-	if (config->has_influx && config->influx.verify == INFLUX_VERIFY_READBACK) {
-		struct store_counters store = store_forward_counters(daemon.store);
+	if (daemon->store && config->influx.verify == INFLUX_VERIFY_READBACK) {
+		struct store_counters store = store_forward_counters(daemon->store);
 		log_info("store: %llu sampled points read back: %llu found, %llu missing",
 		         (unsigned long long)(store.verified + store.missing), (unsigned long long)store.verified,
 		         (unsigned long long)store.missing);
 	}
-	r = 0;
-out:
-	if (r < 0 && status == 1)
-		log_error("cannot start: %s", strerror(-r));
-	daemon_free(&daemon);
 	return status;
 }

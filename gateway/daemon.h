@@ -3,7 +3,7 @@
  *
  * Data flows one way: driver sample → reading (MQTT) → window → window
  * message (MQTT) and line-protocol point → spool → store.  The daemon
- * borrows the config for its whole run. */
+ * owns its config, and a reload (SIGHUP) replaces it. */
 #ifndef TRYGGD_DAEMON_H
 #define TRYGGD_DAEMON_H
 
@@ -14,7 +14,15 @@
 #define EXIT_UNAVAILABLE 69  /* EX_UNAVAILABLE: the state can't be opened, or a sensor's settings can't work */
 #define EXIT_TEMPFAIL 75     /* EX_TEMPFAIL: the simulated end came, delivery did not */
 
-/* Run until a signal, or the simulated end; returns the process exit status. */
-int daemon_run(const struct config *config);
+struct daemon;
+
+/* Build a gateway from config, which it takes (heap-allocated; freed with
+ * the daemon, or at once on failure).  0, or a negative errno with the
+ * reason logged and *status the exit status to give. */
+int daemon_new(struct config *config, struct daemon **out, int *status);
+/* Run until a signal, or the simulated end; returns the process exit
+ * status.  SIGHUP reloads the configuration while it runs. */
+int daemon_run(struct daemon *daemon);
+void daemon_free(struct daemon *daemon);
 
 #endif

@@ -35,7 +35,7 @@ struct daemon_sensor {
 enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_CLOSING };
 
 struct daemon {
-	const struct config *config;
+	struct config *config;           /* owned; replaced by a reload */
 	sd_event *event;
 	sd_event_source *signal_sources[3];
 	sd_event_source *deadline;
@@ -53,12 +53,46 @@ struct daemon {
 	uint64_t seq_unrecorded;         /* readings not published: their number could not be recorded */
 	uint64_t seq_episode;            /* of those, since recording last worked; 0 while it works */
 	int64_t window_ms;
+	bool health_timer, status_timer;     /* running on the schedule */
 	enum daemon_phase phase;
 	int timeout_status;              /* exit status when draining runs out of time */
 	uint64_t windows, mqtt_dropped;
 	int64_t started_ms;              /* the schedule's clock at the start */
 	int64_t started_monotonic_ms;    /* CLOCK_MONOTONIC at the start */
 };
+
+/* daemon.c */
+void daemon_set_identity(struct daemon *daemon);
+int daemon_open_mqtt(struct daemon *daemon);
+int daemon_open_store(struct daemon *daemon);
+int daemon_add_timers(struct daemon *daemon);
+/* After a reload: the health and status timers, when MQTT now wants them
+ * and they are not running. */
+void daemon_add_missing_timers(struct daemon *daemon);
+/* Close one sensor's open window as it stands (a reload removes it):
+ * its window message and point, as at a stop. */
+void daemon_cut_sensor_window(struct daemon *daemon, struct daemon_sensor *entry);
+/* systemd's STATUS=: what the gateway is doing, in a line. */
+void daemon_notify_status(struct daemon *daemon);
+void daemon_on_progress(void *userdata);
+
+/* daemon_sensors.c */
+struct sensor_setup daemon_sensor_setup(struct daemon *daemon);
+int daemon_open_topics(struct daemon *daemon);
+int daemon_open_sensors(struct daemon *daemon);
+int daemon_sensor_open(struct daemon *daemon, const struct sensor_config *sc, struct daemon_sensor *entry);
+/* Its topics (again, after a reload changed the prefix). */
+int daemon_sensor_topics(struct daemon *daemon, struct daemon_sensor *entry);
+void daemon_sensor_free(struct daemon_sensor *entry);
+int daemon_sensor_start(struct daemon_sensor *entry);
+struct daemon_sensor *daemon_find_sensor(struct daemon *daemon, const char *name);
+/* Pair every lamp with its light sensor, or with none when it is gone. */
+void daemon_pair_lamps(struct daemon *daemon);
+
+/* daemon_reload.c */
+/* SIGHUP: load the config again; if it is valid, apply it (what changed
+ * is reopened), otherwise log every problem and keep running as before. */
+void daemon_reload(struct daemon *daemon);
 
 /* daemon_publish.c */
 int daemon_publish(struct daemon *daemon, const char *topic, char *payload, bool retained, bool now);

@@ -208,8 +208,14 @@ void daemon_publish_health(struct daemon *daemon)
 int64_t daemon_on_health(void *userdata, int64_t now_ms)
 {
 	struct daemon *daemon = userdata;
+	int64_t interval_ms = daemon->config->mqtt.health_interval_ms;
+	/* A reload took MQTT or the period away: this timer ends. */
+	if (!daemon->mqtt || interval_ms <= 0) {
+		daemon->health_timer = false;
+		return -1;
+	}
 	daemon_publish_health(daemon);
-	return window_align(now_ms, daemon->config->mqtt.health_interval_ms) + daemon->config->mqtt.health_interval_ms;
+	return window_align(now_ms, interval_ms) + interval_ms;
 }
 
 /* The retained online status, said again while connected: a clustered
@@ -219,7 +225,12 @@ int64_t daemon_on_health(void *userdata, int64_t now_ms)
 int64_t daemon_on_status(void *userdata, int64_t now_ms)
 {
 	struct daemon *daemon = userdata;
+	int64_t interval_ms = daemon->config->mqtt.status_interval_ms;
+	if (!daemon->mqtt || interval_ms <= 0) {
+		daemon->status_timer = false;
+		return -1;
+	}
 	if (daemon->phase == PHASE_RUNNING && mqtt_connected(daemon->mqtt))
 		daemon_publish_status(daemon, true);
-	return window_align(now_ms, daemon->config->mqtt.status_interval_ms) + daemon->config->mqtt.status_interval_ms;
+	return window_align(now_ms, interval_ms) + interval_ms;
 }

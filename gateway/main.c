@@ -27,7 +27,8 @@ static void print_help(FILE *out)
 	        "could not be opened or a sensor's settings cannot work (a missing device is not\n"
 	        "an exit: the sensor reports failed and keeps trying); 75 a simulation ended with\n"
 	        "data undelivered.\n"
-	        "Signals: SIGTERM/SIGINT stop gracefully (open window flushed, spool kept).\n");
+	        "Signals: SIGTERM/SIGINT stop gracefully (open window flushed, spool kept);\n"
+	        "SIGHUP reloads the configuration (an invalid one is refused, the old one runs on).\n");
 }
 
 int main(int argc, char **argv)
@@ -67,18 +68,29 @@ int main(int argc, char **argv)
 		return 64;
 	}
 
-	struct config config;
-	if (config_load(path, &config, stderr) < 0)
+	struct config *config = calloc(1, sizeof(*config));
+	if (!config) {
+		fprintf(stderr, "tryggd: out of memory\n");
+		return 1;
+	}
+	if (config_load(path, config, stderr) < 0) {
+		free(config);
 		return EXIT_CONFIG;
+	}
 	if (check) {
-		config_print_summary(&config, stdout);
-		config_free(&config);
+		config_print_summary(config, stdout);
+		config_free(config);
+		free(config);
 		return 0;
 	}
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	int status = daemon_run(&config);
+	struct daemon *daemon = NULL;
+	int status;
+	if (daemon_new(config, &daemon, &status) == 0) {
+		status = daemon_run(daemon);
+		daemon_free(daemon);
+	}
 	curl_global_cleanup();
-	config_free(&config);
 	return status;
 }

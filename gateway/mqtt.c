@@ -438,9 +438,14 @@ void mqtt_disconnect(struct mqtt *mqtt, int timeout_ms)
 	options.timeout = timeout_ms;
 	if (MQTTAsync_disconnect(mqtt->client, &options) != MQTTASYNC_SUCCESS)
 		return;
-	/* The loop has stopped: waiting here blocks nothing else. */
+	/* The loop is not running now: waiting here blocks nothing else. */
 	for (int waited = 0; waited < timeout_ms + 500 && MQTTAsync_isConnected(mqtt->client); waited += 10)
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	/* The answers Paho got while disconnecting are in the bridge's queue:
+	 * take them now, so the outbox knows what the broker has and the next
+	 * session (a reload, the next start) does not send it again. */
+	mqtt_bridge_drain(mqtt->bridge);
+	mqtt_commit(mqtt);
 }
 
 void mqtt_free(struct mqtt *mqtt)

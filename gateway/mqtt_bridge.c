@@ -206,6 +206,11 @@ static int on_wakeup(sd_event_source *source, int fd, uint32_t revents, void *us
 	return 0;
 }
 
+void mqtt_bridge_drain(struct mqtt_bridge *bridge)
+{
+	on_wakeup(NULL, bridge->fd, 0, bridge);
+}
+
 int mqtt_bridge_new(sd_event *event, bridge_handler handler, void *userdata, struct mqtt_bridge **out)
 {
 	int r;

@@ -50,6 +50,9 @@ typedef void (*bridge_handler)(void *userdata, const struct bridge_event *event)
 int mqtt_bridge_new(sd_event *event, bridge_handler handler, void *userdata, struct mqtt_bridge **out);
 /* Call after MQTTAsync_destroy(): no callback may come any more. */
 void mqtt_bridge_free(struct mqtt_bridge *bridge);
+/* Hand what is queued to the handler now, outside the loop (a disconnect
+ * that waited for Paho's answers takes them before the session goes). */
+void mqtt_bridge_drain(struct mqtt_bridge *bridge);
 
 /* On the loop: a ticket for the message numbered id, sent on the
  * connection numbered generation, or NULL when out of memory.

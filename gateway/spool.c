@@ -106,6 +106,11 @@ fail:
 	return result;
 }
 
+void spool_set_max_bytes(struct spool *spool, uint64_t max_bytes)
+{
+	spool->max_bytes = max_bytes;
+}
+
 void spool_close(struct spool *spool)
 {
 	if (!spool)

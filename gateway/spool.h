@@ -53,6 +53,8 @@ struct spool_counters {
 /* max_bytes: the bound on the lines' bytes (0: no bound). */
 int spool_open(sqlite3 *database, uint64_t max_bytes, struct spool **out);
 void spool_close(struct spool *spool);
+/* A new bound (a reload): applied at the next append. */
+void spool_set_max_bytes(struct spool *spool, uint64_t max_bytes);
 
 /* Append lines (each ending in '\n', or not: one is added when read).  0
  * when written or held in memory; lines are copied.  -ENOMEM only. */
