@@ -593,6 +593,10 @@ static void test_i2c_dev_without_a_bus(void **unused)
 	(void)unused;
 	void *handle = NULL;
 	assert_int_equal(i2c_dev_ops.open(NULL, "/nonexistent/i2c-9", 0x23, &handle), -ENOENT);
+	/* qemu's user mode (the arm64 unit tests) answers an ioctl it does not
+	 * translate, I2C_SLAVE among them, with ENOSYS; a kernel never does. */
+	if (i2c_dev_ops.open(NULL, "/dev/null", 0x23, &handle) == -ENOSYS)
+		skip();
 	/* /dev/null opens, but is no I2C adapter */
 	assert_int_equal(i2c_dev_ops.open(NULL, "/dev/null", 0x23, &handle), -ENOTTY);
 	assert_int_equal(i2c_dev_ops.open(NULL, "/dev/null", 0x78, &handle), -EINVAL);
