@@ -17,6 +17,8 @@
  *                     thresholds, the driver's check_option()/check_sensor(),
  *                     a lamp's light sensor and what [simulation] asks;
  *   config_summary.c  config_print_summary(), for `tryggd --check`.
+ * (config_copy.c, the sections' copies and comparisons for a reload, needs
+ * nothing of this: config_free() clears [mqtt] and [influx] through it.)
  *
  * Ownership: config_load_with_drivers() owns the struct loader, which owns
  * its raw sections (title, entries' keys and values) and problems (their
