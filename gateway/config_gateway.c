@@ -2,8 +2,10 @@
  * and [simulation] (a virtual clock, and the sim driver's profiles). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "build_tree.h"
 #include "config_internal.h"
 #include "lineproto.h"
 #include "parse.h"
@@ -14,6 +16,23 @@
 #ifndef TRYGGD_PROFILES_DEFAULT
 #define TRYGGD_PROFILES_DEFAULT "/usr/share/tryggd/seeds/districts.ini"
 #endif
+
+/* The sim driver's profiles when the file names none.  A program run from
+ * its build tree (build/tryggd -c my.conf) takes the checkout's, which
+ * match it, even where a package is installed too; an installed one the
+ * installed file.  The path is resolved here, once per load, so that
+ * --check shows it and a reload compares it like a configured one. */
+static char *default_profiles(struct loader *loader)
+{
+	char *program = NULL, *profiles = NULL;
+	int r = build_tree_program(&program);
+	if (r == 0)
+		r = build_tree_profiles(program, &profiles);
+	free(program);
+	if (r == -ENOMEM)
+		loader->out_of_memory = true;
+	return profiles ? profiles : config_copy_text(loader, TRYGGD_PROFILES_DEFAULT);
+}
 
 /* District and site become tag values; refuse the few texts the store
  * would not keep exactly (see lineproto.c). */
@@ -106,7 +125,7 @@ void config_validate_simulation(struct loader *loader, struct config *config)
 	simulation->drain_timeout_s = 30;
 	if (!section) {
 		/* sim sensors also run in real time, and need their profiles */
-		simulation->profiles = config_resolve_path(loader, TRYGGD_PROFILES_DEFAULT);
+		simulation->profiles = default_profiles(loader);
 		return;
 	}
 	/* Without start, [simulation] only sets up simulated sensors that run
@@ -155,6 +174,9 @@ void config_validate_simulation(struct loader *loader, struct config *config)
 	config_take_integer(loader, section, "drain_timeout", "whole seconds", 0, 3600,
 	                    &simulation->drain_timeout_s);
 profiles:
-	simulation->profiles = config_take_path(loader, section, "profiles", TRYGGD_PROFILES_DEFAULT);
+	if (config_take(section, "profiles"))
+		simulation->profiles = config_take_path(loader, section, "profiles", TRYGGD_PROFILES_DEFAULT);
+	else
+		simulation->profiles = default_profiles(loader);
 	config_report_unused(loader, section);
 }

@@ -1,5 +1,12 @@
-/* log.h — messages to stderr, with syslog level prefixes under journald
- * (JOURNAL_STREAM set) so the journal keeps their priority. */
+/* log.h — messages to stderr, one line each.  Under journald (stderr is
+ * the stream JOURNAL_STREAM names) a line starts with its syslog priority,
+ * "<4>", so the journal keeps it and adds the time itself; anywhere else
+ * (a terminal, a file a shell redirected to) with the local time to the
+ * millisecond and "tryggd: ", then "error: " or "warning: " for those:
+ *
+ *     2026-11-30 14:03:05.123 tryggd: warning: store: ...
+ *
+ * Debug messages only when TRYGGD_DEBUG is set (main.c sets it for -v). */
 #ifndef TRYGGD_LOG_H
 #define TRYGGD_LOG_H
 

@@ -14,11 +14,12 @@
 static void print_help(FILE *out)
 {
 	fprintf(out,
-	        "Usage: tryggd [-c FILE] [--check]\n"
+	        "Usage: tryggd [-c FILE] [-v] [--check]\n"
 	        "\n"
 	        "MQTT gateway for lighting and footfall sensors in public places.\n"
 	        "\n"
 	        "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+	        "  -v, --verbose      log debug messages too (as TRYGGD_DEBUG=1 does)\n"
 	        "      --check        validate the configuration, print a summary, exit\n"
 	        "      --version      print the version and exit\n"
 	        "  -h, --help         print this help and exit\n"
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
 	enum { OPTION_CHECK = 256, OPTION_VERSION };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "check", no_argument, NULL, OPTION_CHECK },
 		{ "version", no_argument, NULL, OPTION_VERSION },
 		{ "help", no_argument, NULL, 'h' },
@@ -44,10 +46,19 @@ int main(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG;
 	int check = 0, option;
 
-	while ((option = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
 		switch (option) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'v':
+			/* log.c reads the debug switch from the environment, so that
+			 * no module keeps a global for it; before any thread starts,
+			 * setenv is safe. */
+			if (setenv("TRYGGD_DEBUG", "1", 1) < 0) {
+				perror("tryggd: setenv");
+				return 1;
+			}
 			break;
 		case OPTION_CHECK:
 			check = 1;

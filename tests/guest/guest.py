@@ -204,9 +204,11 @@ def stop_tryggd(proc, work):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # Its lines carry their own time and "tryggd: " (gateway/log.h).
+    print("tryggd's log:")
     with open(os.path.join(work, "tryggd.log"), errors="replace") as f:
         for line in f:
-            print(f"tryggd: {line}", end="")
+            print(f"  {line}", end="")
     return proc.returncode
 
 

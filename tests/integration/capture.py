@@ -13,6 +13,10 @@ import sys
 import time
 
 RFC3339_MS = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z$")
+# The start of each of tryggd's log lines outside journald (gateway/log.h):
+# the local time to the millisecond, then "tryggd: ".  A pattern for a
+# message is LOG_START + "warning: store: ..." after a "^".
+LOG_START = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} tryggd: "
 
 
 def parse_iso(text):

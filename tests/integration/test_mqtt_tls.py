@@ -54,6 +54,7 @@ import time
 
 # Beside this file; no __pycache__ in the source tree.
 sys.dont_write_bytecode = True
+from capture import LOG_START  # noqa: E402
 from mqtt_resilience import find_program, free_port, spawn_mosquitto, stop_process, tcp_accepts  # noqa: E402
 
 EX_TEMPFAIL = 75
@@ -461,7 +462,7 @@ class Test:
         # about a second on top of the wait (0.5 s, then doubling to 5 s,
         # each spread by 20 %).
         first = [t for t, _ in run.matching(r"mqtt: cannot connect")][:1]
-        tries = first + [t for t, _ in run.matching(r"^tryggd: mqtt: still cannot connect: ")]
+        tries = first + [t for t, _ in run.matching("^" + LOG_START + r"mqtt: still cannot connect: ")]
         gaps = [b - a for a, b in zip(tries, tries[1:])]
         shown = ", ".join(f"{gap:.1f}" for gap in gaps)
         self.checks.expect(3 <= len(tries) <= 10 and len(gaps) >= 2 and gaps[-1] >= gaps[0] + 0.8,

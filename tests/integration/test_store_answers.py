@@ -50,6 +50,7 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 import base64  # noqa: E402
 import email.utils  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -78,6 +79,9 @@ FIELDS = {
                 "spool_dropped", "rejected", "missing", "problems", "uptime_s", "memory"],
 }
 POINTS_PER_WINDOW = [("light", "sky"), ("footfall", "door"), ("gateway", None)]
+# tryggd's log lines (gateway/log.h), and its warnings among them.
+LOG_LINE = re.compile(capture.LOG_START)
+WARNING = re.compile(capture.LOG_START + "warning: ")
 V2_UNAUTHORIZED = Answer(401, {"Content-Type": "application/json; charset=utf-8"},
                          b'{"code":"unauthorized","message":"unauthorized access"}')
 
@@ -209,7 +213,7 @@ class Gateway:
             return f.read().splitlines()
 
     def warnings(self, *needles):
-        return [line for line in self.log() if line.startswith("tryggd: warning: ") and all(n in line for n in needles)]
+        return [line for line in self.log() if WARNING.match(line) and all(n in line for n in needles)]
 
     def query(self, sql, *args):
         connection = sqlite3.connect(self.db_path, timeout=10)
@@ -484,8 +488,8 @@ def server_error(ctx, p):
     print(f"  {len(writes)} requests; {warned[0] if warned else g.warnings()}")
     p.expect(len(warned) == 1 and "(HTTP 500: line one line two)" in warned[0],
              "one warning with the body on one line: (HTTP 500: line one line two)", f"{g.warnings()}")
-    p.expect(all(line.startswith("tryggd: ") for line in log), "no log line broken in two",
-             f"{[line for line in log if not line.startswith('tryggd: ')]}")
+    p.expect(all(LOG_LINE.match(line) for line in log), "no log line broken in two",
+             f"{[line for line in log if not LOG_LINE.match(line)]}")
 
 
 def flush_interval(ctx, p):

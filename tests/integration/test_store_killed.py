@@ -65,8 +65,8 @@ SENSORS = three_sensors("43")
 KEYS = [*SENSORS, GATEWAY]
 SENSOR_TAG = re.compile(r",sensor=([^,\s]+)")
 WAITING = re.compile(r"spool: (\d+) points from an earlier run are waiting")
-STORE_DOWN = re.compile(r"^tryggd: warning: store: .*points stay in the spool")
-STORE_WARNING = re.compile(r"^tryggd: warning: store:")
+STORE_DOWN = re.compile("^" + capture.LOG_START + r"warning: store: .*points stay in the spool")
+STORE_WARNING = re.compile("^" + capture.LOG_START + r"warning: store:")
 
 
 def write_config(path, state_dir, source, store, api, gateway_id, start_s):

@@ -59,9 +59,9 @@ SENSORS = three_sensors("41")
 KEYS = [*SENSORS, GATEWAY]
 # A store warning per outage ("... did not answer (...); points stay in the
 # spool ..."), and an info line when it is back.
-DOWN = re.compile(r"^tryggd: warning: store: .*points stay in the spool")
-BACK = re.compile(r"^tryggd: store: .* takes points again")
-STORE_WARNING = re.compile(r"^tryggd: warning: store:")
+DOWN = re.compile("^" + capture.LOG_START + r"warning: store: .*points stay in the spool")
+BACK = re.compile("^" + capture.LOG_START + r"store: .* takes points again")
+STORE_WARNING = re.compile("^" + capture.LOG_START + r"warning: store:")
 MISSING = re.compile(r"acknowledged a point it did not keep")
 
 
