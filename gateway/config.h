@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "clock_trust.h"
 #include "sensor_config.h"
 
 /* The store's write API: InfluxDB 1.x, 2.x, 3.x, or VictoriaMetrics (its
@@ -33,6 +34,7 @@ struct gateway_config {
 	char *state_dir;         /* default /var/lib/tryggd */
 	double latitude;         /* where the board is, for the sun's height (default Eskilstuna) */
 	double longitude;
+	enum clock_trust_mode clock;  /* when the clock may stamp windows (default: NTP synchronised) */
 };
 
 struct simulation_config {
@@ -42,6 +44,9 @@ struct simulation_config {
 	char *profiles;          /* district profiles file for the sim driver (absolute path);
 	                          * filled even without [simulation], for sim sensors in real time */
 	int drain_timeout_s;     /* at the end, how long to wait for delivery (default 30) */
+	int64_t clock_synchronised_at_ms;  /* the virtual clock is untrusted before this (0: never) */
+	int64_t clock_step_at_ms;          /* at this virtual time the clock jumps ... */
+	int64_t clock_step_ms;             /* ... by this much (0: no step) */
 };
 
 #define MQTT_URIS_MAX 8

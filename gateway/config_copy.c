@@ -211,7 +211,8 @@ bool gateway_config_equal(const struct gateway_config *a, const struct gateway_c
 	       a->window_s == b->window_s &&
 	       same_text(a->state_dir, b->state_dir) &&
 	       a->latitude == b->latitude &&
-	       a->longitude == b->longitude;
+	       a->longitude == b->longitude &&
+	       a->clock == b->clock;
 }
 
 bool simulation_config_equal(const struct simulation_config *a, const struct simulation_config *b)
@@ -220,5 +221,8 @@ bool simulation_config_equal(const struct simulation_config *a, const struct sim
 	       a->speed == b->speed &&
 	       a->end_ms == b->end_ms &&
 	       same_text(a->profiles, b->profiles) &&
-	       a->drain_timeout_s == b->drain_timeout_s;
+	       a->drain_timeout_s == b->drain_timeout_s &&
+	       a->clock_synchronised_at_ms == b->clock_synchronised_at_ms &&
+	       a->clock_step_at_ms == b->clock_step_at_ms &&
+	       a->clock_step_ms == b->clock_step_ms;
 }

@@ -113,7 +113,52 @@ void config_validate_gateway(struct loader *loader, struct config *config)
 	take_coordinate(loader, section, "latitude", 90, &gateway->latitude);
 	take_coordinate(loader, section, "longitude", 180, &gateway->longitude);
 	gateway->state_dir = config_take_path(loader, section, "state_dir", "/var/lib/tryggd");
+	entry = config_take(section, "clock");
+	if (entry && strcmp(entry->value, "trusted") == 0)
+		gateway->clock = CLOCK_TRUST_FLOOR_ONLY;
+	else if (entry && strcmp(entry->value, "synchronised") != 0)
+		config_report(loader, entry->line, "clock: expected synchronised or trusted, got '%s'",
+		              config_shown(entry->value, shown_buffer));
 	config_report_unused(loader, section);
+}
+
+/* A clock step: ISO time, '/', a signed span ("2026-11-02T06:20:00Z/-1h"). */
+static bool parse_clock_step(const char *text, int64_t *at_ms, int64_t *step_ms)
+{
+	const char *slash = strchr(text, '/');
+	char at[64];
+	if (!slash || slash == text || (size_t)(slash - text) >= sizeof(at))
+		return false;
+	memcpy(at, text, (size_t)(slash - text));
+	at[slash - text] = '\0';
+	const char *span = slash + 1;
+	bool backward = *span == '-';
+	if (*span == '-' || *span == '+')
+		span++;
+	int64_t size_ms;
+	if (timefmt_parse_iso8601(at, at_ms) != 0 ||
+	    !parse_duration_ms(span, 1, INT64_C(100) * 365 * 86400 * 1000, &size_ms))
+		return false;
+	*step_ms = backward ? -size_ms : size_ms;
+	return true;
+}
+
+/* The virtual clock's trials: untrusted until a time, and a step. */
+static void take_clock_trials(struct loader *loader, struct raw_section *section,
+                              struct simulation_config *simulation)
+{
+	char shown_buffer[SHOWN_VALUE_SIZE];
+	struct raw_entry *entry = config_take(section, "clock_synchronised_at");
+	if (entry && timefmt_parse_iso8601(entry->value, &simulation->clock_synchronised_at_ms) != 0)
+		config_report(loader, entry->line,
+		              "clock_synchronised_at: expected an ISO-8601 UTC time like 2026-11-02T06:10:00Z, got '%s'",
+		              config_shown(entry->value, shown_buffer));
+	entry = config_take(section, "clock_step");
+	if (entry && !parse_clock_step(entry->value, &simulation->clock_step_at_ms, &simulation->clock_step_ms))
+		config_report(loader, entry->line,
+		              "clock_step: expected TIME/SPAN like 2026-11-02T06:20:00Z/-1h (the clock jumps by SPAN "
+		              "at TIME), got '%s'",
+		              config_shown(entry->value, shown_buffer));
 }
 
 void config_validate_simulation(struct loader *loader, struct config *config)
@@ -142,7 +187,8 @@ void config_validate_simulation(struct loader *loader, struct config *config)
 			              "start: expected an ISO-8601 UTC time like 2026-11-02T00:00:00Z, got '%s'",
 			              config_shown(entry->value, shown_buffer));
 	} else {
-		static const char *const needs_start[] = { "speed", "end", "drain_timeout" };
+		static const char *const needs_start[] = { "speed", "end", "drain_timeout", "clock_synchronised_at",
+		                                           "clock_step" };
 		for (size_t i = 0; i < sizeof(needs_start) / sizeof(needs_start[0]); i++) {
 			struct raw_entry *clock_entry = config_take(section, needs_start[i]);
 			if (clock_entry)
@@ -173,6 +219,7 @@ void config_validate_simulation(struct loader *loader, struct config *config)
 
 	config_take_integer(loader, section, "drain_timeout", "whole seconds", 0, 3600,
 	                    &simulation->drain_timeout_s);
+	take_clock_trials(loader, section, simulation);
 profiles:
 	if (config_take(section, "profiles"))
 		simulation->profiles = config_take_path(loader, section, "profiles", TRYGGD_PROFILES_DEFAULT);

@@ -99,6 +99,9 @@ void daemon_cut_sensor_window(struct daemon *daemon, struct daemon_sensor *entry
 	size_t line_count = 0;
 	if (!sensor_cut_window(entry->sensor, schedule_now(daemon->schedule), &result))
 		return;
+	/* One sensor's part of a window: the others' close counts it. */
+	if (!daemon_clock_may_stamp(daemon, result.start_ms, false))
+		return;
 	daemon_emit_window(daemon, entry, &result, lines, &line_count);
 	if (line_count > 0)
 		daemon_spool(daemon, lines, line_count);
@@ -109,11 +112,12 @@ void daemon_cut_sensor_window(struct daemon *daemon, struct daemon_sensor *entry
 /* Close the open window of every sensor: one window message each, and all
  * points in one spool transaction, with the gateway's own point for the
  * window (its figures as they stood when the window closed, before its
- * messages and points were added). */
-static void daemon_close_windows(struct daemon *daemon, bool partial)
+ * messages and points were added).  A window the clock may not stamp
+ * (daemon_clock.c) is closed all the same, and dropped. */
+void daemon_close_windows(struct daemon *daemon, bool partial, int64_t cut_ms)
 {
 	struct health health = daemon_health(daemon);
-	bool closed = false;
+	bool closed = false, stamp = false;
 	int64_t start_ms = 0;
 	char **lines = calloc(daemon->sensor_count + 1, sizeof(*lines));
 	size_t line_count = 0;
@@ -126,15 +130,18 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 		struct window_result result;
 		if (!partial)
 			sensor_close_window(entry->sensor, &result);
-		else if (!sensor_cut_window(entry->sensor, schedule_now(daemon->schedule), &result))
+		else if (!sensor_cut_window(entry->sensor, cut_ms, &result))
 			continue;
+		if (!closed)
+			stamp = daemon_clock_may_stamp(daemon, result.start_ms, true);
 		closed = true;
 		start_ms = result.start_ms;
-		daemon_emit_window(daemon, entry, &result, lines, &line_count);
+		if (stamp)
+			daemon_emit_window(daemon, entry, &result, lines, &line_count);
 	}
 	/* A window no sensor has (a stop right at a boundary) gets no
 	 * gateway point either: one gateway point per window. */
-	if (daemon->store && closed) {
+	if (daemon->store && closed && stamp) {
 		char line[LINE_MAX_BYTES];
 		if (lineproto_gateway(daemon->backslash, &daemon->identity, start_ms, &health, line, sizeof(line)) < 0)
 			log_error("the gateway's point for window %lld does not fit a line", (long long)start_ms);
@@ -151,10 +158,13 @@ static void daemon_close_windows(struct daemon *daemon, bool partial)
 static int64_t daemon_on_window_end(void *userdata, int64_t now_ms)
 {
 	struct daemon *daemon = userdata;
+	daemon_clock_poll(daemon, now_ms);
 	/* More than one boundary may have passed (a suspended board): close
 	 * each window in turn. */
 	while (daemon->sensor_count > 0 && sensor_window_end(daemon->sensors[0].sensor) <= now_ms)
-		daemon_close_windows(daemon, false);
+		daemon_close_windows(daemon, false, now_ms);
+	daemon_clock_announce(daemon);
+	daemon->window_opened_trusted = daemon->clock_trusted;
 	daemon_notify_status(daemon);
 	return daemon_next_multiple(now_ms, daemon->window_ms);
 }
@@ -217,7 +227,7 @@ static void daemon_begin_stop(struct daemon *daemon, int timeout_s, int timeout_
 	daemon->timeout_status = timeout_status;
 	/* The open window is flushed as it stands; its coverage tells how much
 	 * of it the sensor was read. */
-	daemon_close_windows(daemon, true);
+	daemon_close_windows(daemon, true, schedule_now(daemon->schedule));
 	schedule_halt(daemon->schedule);
 	if (daemon->store)
 		store_forward_flush(daemon->store);
@@ -308,8 +318,9 @@ void daemon_add_missing_timers(struct daemon *daemon)
 int daemon_add_timers(struct daemon *daemon)
 {
 	int64_t now = schedule_now(daemon->schedule);
-	int r = schedule_add(daemon->schedule, daemon_next_multiple(now, daemon->window_ms), PRIORITY_WINDOW,
-	                     daemon_on_window_end, daemon);
+	daemon_clock_start(daemon);
+	int r = schedule_add_timer(daemon->schedule, daemon_next_multiple(now, daemon->window_ms), PRIORITY_WINDOW,
+	                           daemon_on_window_end, daemon, &daemon->window_timer);
 	if (r < 0)
 		return r;
 	daemon_add_missing_timers(daemon);
@@ -329,7 +340,8 @@ void daemon_set_identity(struct daemon *daemon)
 
 void daemon_notify_status(struct daemon *daemon)
 {
-	char mqtt[64] = "no MQTT", store[96] = "no store";
+	char mqtt[64] = "no MQTT", store[96] = "no store", clock[128];
+	daemon_clock_status(daemon, clock, sizeof(clock));
 	if (daemon->mqtt)
 		snprintf(mqtt, sizeof(mqtt), "MQTT %s, %llu buffered", mqtt_connected(daemon->mqtt) ? "connected" : "not connected",
 		         (unsigned long long)mqtt_pending(daemon->mqtt));
@@ -337,7 +349,7 @@ void daemon_notify_status(struct daemon *daemon)
 		snprintf(store, sizeof(store), "store %s, %llu points spooled",
 		         store_forward_available(daemon->store) ? "up" : "not answering",
 		         (unsigned long long)spool_pending(daemon->spool));
-	sd_notifyf(0, "STATUS=%zu sensors; %s; %s", daemon->sensor_count, mqtt, store);
+	sd_notifyf(0, "STATUS=%s%zu sensors; %s; %s", clock, daemon->sensor_count, mqtt, store);
 }
 
 int daemon_open_mqtt(struct daemon *daemon)
@@ -481,6 +493,9 @@ int daemon_new(struct config *config, struct daemon **out, int *status)
 		.speed = config->simulation.speed,
 		.ready = daemon_ready,
 		.on_end = daemon_on_simulation_end,
+		.on_step = daemon_on_clock_step,
+		.step_at_ms = config->simulation.clock_step_at_ms,
+		.step_ms = config->simulation.clock_step_ms,
 		.userdata = daemon,
 	};
 	r = schedule_new(daemon->event, &options, &daemon->schedule);
@@ -542,12 +557,13 @@ int daemon_run(struct daemon *daemon)
 		store_forward_stop(daemon->store);
 	struct health health = daemon_health(daemon);
 	log_info("stopped: %llu readings, %llu windows, %llu MQTT messages delivered, %llu kept for the next start, "
-	         "%llu dropped, %llu lost to the disk; %llu points stored, %llu set aside, %llu dropped from a full spool",
+	         "%llu dropped, %llu lost to the disk; %llu points stored, %llu set aside, %llu dropped from a full spool; "
+	         "%llu windows not stamped (clock)",
 	         (unsigned long long)health.readings, (unsigned long long)daemon->windows,
 	         (unsigned long long)health.published, (unsigned long long)health.buffered,
 	         (unsigned long long)health.dropped, (unsigned long long)health.lost,
 	         (unsigned long long)health.sent, (unsigned long long)health.rejected,
-	         (unsigned long long)health.spool_dropped);
+	         (unsigned long long)health.spool_dropped, (unsigned long long)health.unstamped_windows);
 	if (daemon->store && config->influx.verify == INFLUX_VERIFY_READBACK) {
 		struct store_counters store = store_forward_counters(daemon->store);
 		log_info("store: %llu sampled points read back: %llu found, %llu missing",

@@ -2,7 +2,8 @@
  * and the functions one file calls in another.  daemon.c has the wiring
  * and the lifecycle: opening the state, spool, sensors, MQTT and the store,
  * the timers, closing windows, and stopping (draining, the deadline,
- * signals).  daemon_publish.c has the MQTT publishing side: status,
+ * signals).  daemon_clock.c decides whether a window may be stamped (the
+ * clock's trust, steps).  daemon_publish.c has the MQTT publishing side: status,
  * readings (recording each sequence number first), alerts, and the
  * gateway's own figures for the health topic and the gateway point.
  * Nothing outside gateway/daemon*.c includes this.
@@ -14,10 +15,12 @@
 #define TRYGGD_DAEMON_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <systemd/sd-event.h>
 
+#include "clock_trust.h"
 #include "config.h"
 #include "health.h"
 #include "identity.h"
@@ -59,6 +62,18 @@ struct daemon {
 	uint64_t windows, mqtt_dropped;
 	int64_t started_ms;              /* the schedule's clock at the start */
 	int64_t started_monotonic_ms;    /* CLOCK_MONOTONIC at the start */
+	struct schedule_timer *window_timer;  /* closes windows; the schedule's handle */
+	/* daemon_clock.c */
+	struct clock_trust clock_trust;
+	bool clock_trusted;              /* at the last window boundary or step */
+	bool window_opened_trusted;      /* when the open window opened */
+	int64_t stamped_until_ms;        /* the end of the last window stamped */
+	int64_t step_guard_until_ms;     /* after a step back: windows starting before this were sent */
+	uint64_t unstamped_windows;      /* windows closed but not stamped, since the start */
+	uint64_t untrusted_windows_episode, untrusted_readings_episode;  /* since the clock was last trusted */
+	uint64_t step_dropped_episode;   /* not stamped since the last step back */
+	bool trust_to_announce;          /* the clock turned trusted at trusted_since_ms: to be logged */
+	int64_t trusted_since_ms;
 };
 
 /* daemon.c */
@@ -75,6 +90,26 @@ void daemon_cut_sensor_window(struct daemon *daemon, struct daemon_sensor *entry
 /* systemd's STATUS=: what the gateway is doing, in a line. */
 void daemon_notify_status(struct daemon *daemon);
 void daemon_on_progress(void *userdata);
+/* Close (partial: cut at cut_ms) the open window of every sensor. */
+void daemon_close_windows(struct daemon *daemon, bool partial, int64_t cut_ms);
+
+/* daemon_clock.c */
+/* The trust at the start, from the config. */
+void daemon_clock_start(struct daemon *daemon);
+/* Ask whether the clock can be trusted now; log and notify a change. */
+void daemon_clock_poll(struct daemon *daemon, int64_t now_ms);
+/* Log that the clock turned trusted, with what the episode dropped. */
+void daemon_clock_announce(struct daemon *daemon);
+/* May the window starting at start_ms, closing now, be stamped?  When not
+ * and count, it is counted as dropped. */
+bool daemon_clock_may_stamp(struct daemon *daemon, int64_t start_ms, bool count);
+/* May a reading be published now?  Counts the ones that may not. */
+bool daemon_clock_may_publish(struct daemon *daemon);
+/* The schedule's on_step. */
+void daemon_on_clock_step(void *userdata, int64_t step_ms, int64_t before_ms, int64_t now_ms);
+/* The start of STATUS= while the clock keeps windows from being stamped,
+ * or "". */
+void daemon_clock_status(const struct daemon *daemon, char *out, size_t size);
 
 /* daemon_sensors.c */
 struct sensor_setup daemon_sensor_setup(struct daemon *daemon);

@@ -100,6 +100,9 @@ void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_ms, dou
 	struct daemon *daemon = userdata;
 	if (!daemon->mqtt || !daemon->config->mqtt.publish_readings)
 		return;
+	/* A reading's ts from a clock that is not synchronised is wrong. */
+	if (!daemon_clock_may_publish(daemon))
+		return;
 	const struct sensor_config *sc = sensor_config(sensor);
 	struct reading reading = {
 		.ts_ms = ts_ms, .seq = daemon->seq + 1, .value = value, .direction = direction,
@@ -184,6 +187,7 @@ struct health daemon_health(const struct daemon *daemon)
 		.spool_dropped = daemon->spool ? spool_counters(daemon->spool).dropped : 0,
 		.rejected = store.rejected,
 		.missing = store.missing,
+		.unstamped_windows = daemon->unstamped_windows,
 		.uptime_s = daemon_uptime_s(daemon),
 		.memory = health_memory_bytes(),
 	};

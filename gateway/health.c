@@ -34,6 +34,7 @@ size_t health_fields(const struct health *health, struct window_field fields[HEA
 	field_count(fields, &count, "rejected", health->rejected);
 	field_count(fields, &count, "missing", health->missing);
 	field_count(fields, &count, "problems", health->problems);
+	field_count(fields, &count, "unstamped_windows", health->unstamped_windows);
 	field_integer(fields, &count, "uptime_s", health->uptime_s);
 	/* Unknown is left out rather than written as 0, which would read as a
 	 * figure. */

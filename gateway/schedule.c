@@ -2,8 +2,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "clock_trust.h"
 #include "schedule.h"
 
 /* Each timer is allocated on its own, so a handle stays put while the
@@ -27,13 +31,23 @@ struct schedule {
 	int64_t virtual_now_ms;
 	uint64_t origin_monotonic_us;  /* real time at which virtual start was */
 	bool ended, halted;
+	bool step_pending;             /* simulation: the configured step is still to come */
+	/* Real time: both clocks at the last look, to tell a step from drift. */
+	int64_t seen_realtime_ms, seen_boottime_ms;
+	int clock_set_fd;              /* real time: readable (ECANCELED) when the clock is set */
+	sd_event_source *clock_set_source;
 };
+
+static int64_t clock_ms(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int64_t realtime_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_REALTIME);
 }
 
 int64_t schedule_now(const struct schedule *schedule)
@@ -137,6 +151,55 @@ static void schedule_fire(struct schedule *schedule, struct schedule_timer *t, i
 		schedule_remove(schedule, t);
 }
 
+/* The clock jumped by step_ms: every timer keeps its distance to now. */
+static void schedule_step(struct schedule *schedule, int64_t step_ms, int64_t before_ms, int64_t now_ms)
+{
+	for (size_t i = 0; i < schedule->timer_count; i++) {
+		struct schedule_timer *t = schedule->timers[i];
+		if (t->due_ms >= 0)
+			t->due_ms = t->due_ms + step_ms > 0 ? t->due_ms + step_ms : 1;
+	}
+	if (schedule->options.on_step)
+		schedule->options.on_step(schedule->options.userdata, step_ms, before_ms, now_ms);
+}
+
+/* Real time: did the wall clock step since the last look?  BOOTTIME, not
+ * MONOTONIC: it counts a suspend, which is no step. */
+static void schedule_check_step(struct schedule *schedule)
+{
+	int64_t realtime = realtime_ms(), boottime = clock_ms(CLOCK_BOOTTIME);
+	int64_t step = clock_trust_step_ms(schedule->seen_realtime_ms, schedule->seen_boottime_ms, realtime, boottime);
+	schedule->seen_realtime_ms = realtime;
+	schedule->seen_boottime_ms = boottime;
+	if (step != 0 && !schedule->halted)
+		schedule_step(schedule, step, realtime - step, realtime);
+}
+
+/* Readable once the clock is set; armed again each time (Linux cancels a
+ * timer with TFD_TIMER_CANCEL_ON_SET at every set). */
+static int schedule_watch_clock_set(struct schedule *schedule)
+{
+	struct itimerspec far = { .it_value = { .tv_sec = (time_t)INT32_MAX } };
+	if (timerfd_settime(schedule->clock_set_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int schedule_on_clock_set(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	struct schedule *schedule = userdata;
+	(void)source;
+	(void)revents;
+	uint64_t expirations;
+	/* ECANCELED is the news; the read clears it. */
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != ECANCELED && errno != EAGAIN)
+		return 0;
+	schedule_watch_clock_set(schedule);
+	schedule_check_step(schedule);
+	schedule_arm(schedule);
+	return 0;
+}
+
 static int schedule_on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	struct schedule *schedule = userdata;
@@ -146,6 +209,7 @@ static int schedule_on_timer(sd_event_source *source, uint64_t usec, void *userd
 	if (schedule->halted)
 		return 0;
 	if (!schedule->options.simulated) {
+		schedule_check_step(schedule);
 		int64_t now = realtime_ms();
 		struct schedule_timer *t;
 		while (!schedule->halted && (t = schedule_earliest(schedule)) && t->due_ms <= now)
@@ -170,6 +234,17 @@ static int schedule_on_timer(sd_event_source *source, uint64_t usec, void *userd
 		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
 		return 0;
 	}
+	/* The configured step comes before the timers due at its instant.
+	 * The pacing keeps going as if the clock had not jumped. */
+	if (schedule->step_pending && t->due_ms >= schedule->options.step_at_ms) {
+		int64_t step = schedule->options.step_ms, before = schedule->options.step_at_ms;
+		schedule->step_pending = false;
+		schedule->virtual_now_ms = before + step;
+		schedule->options.start_ms += step;
+		schedule_step(schedule, step, before, schedule->virtual_now_ms);
+		schedule_arm(schedule);
+		return 0;
+	}
 	/* Run every timer due at this instant, in priority order, then yield
 	 * to the loop so I/O gets its turn between virtual instants. */
 	int64_t instant = t->due_ms;
@@ -189,6 +264,19 @@ int schedule_new(sd_event *event, const struct schedule_options *options, struct
 	schedule->options = *options;
 	schedule->event = sd_event_ref(event);
 	schedule->virtual_now_ms = options->start_ms;
+	schedule->step_pending = options->simulated && options->step_ms != 0;
+	schedule->clock_set_fd = -1;
+	if (!options->simulated) {
+		schedule->seen_realtime_ms = realtime_ms();
+		schedule->seen_boottime_ms = clock_ms(CLOCK_BOOTTIME);
+		schedule->clock_set_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+		r = schedule->clock_set_fd < 0 ? -errno : schedule_watch_clock_set(schedule);
+		if (r >= 0)
+			r = sd_event_add_io(event, &schedule->clock_set_source, schedule->clock_set_fd, EPOLLIN,
+			                    schedule_on_clock_set, schedule);
+		if (r < 0)
+			goto fail;
+	}
 
 	clockid_t clock = options->simulated ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 	r = sd_event_now(event, CLOCK_MONOTONIC, &schedule->origin_monotonic_us);
@@ -212,6 +300,9 @@ void schedule_free(struct schedule *schedule)
 	if (!schedule)
 		return;
 	sd_event_source_disable_unref(schedule->source);
+	sd_event_source_disable_unref(schedule->clock_set_source);
+	if (schedule->clock_set_fd >= 0)
+		close(schedule->clock_set_fd);
 	sd_event_unref(schedule->event);
 	for (size_t i = 0; i < schedule->timer_count; i++)
 		free(schedule->timers[i]);

@@ -14,7 +14,17 @@
  * caller a borrowed struct schedule_timer pointer, valid until the caller
  * gives it back with schedule_cancel() (or the schedule is freed), even
  * after the callback stopped the timer: whoever holds the memory the
- * callback's userdata points into cancels the timer before freeing it. */
+ * callback's userdata points into cancels the timer before freeing it.
+ *
+ * A step of the clock (NTP correcting the wall clock; in a simulation the
+ * configured clock_step) moves every timer by the step, so that a timer
+ * due in 5 s is still due in 5 s, and then tells the owner (on_step), who
+ * realigns what must sit on the new clock's boundaries (schedule_move).
+ * In real time a step is noticed when the kernel says the clock was set
+ * (a timerfd with TFD_TIMER_CANCEL_ON_SET: sd-event's CLOCK_REALTIME timer
+ * would otherwise wait out a step back, an hour for an hour) and at every
+ * timer, as a difference of more than CLOCK_STEP_MIN_MS between how far
+ * CLOCK_REALTIME and CLOCK_BOOTTIME moved (clock_trust.h). */
 #ifndef TRYGGD_SCHEDULE_H
 #define TRYGGD_SCHEDULE_H
 
@@ -36,6 +46,11 @@ struct schedule_options {
 	double speed;                /* simulation: virtual s per real s, 0 = drain-paced */
 	bool (*ready)(void *userdata);       /* simulation: may the clock advance? */
 	void (*on_end)(void *userdata);      /* simulation: the virtual end was reached */
+	/* The clock stepped by step_ms: it read before_ms just before, now_ms
+	 * now; the timers have moved by step_ms already.  NULL: nobody asks. */
+	void (*on_step)(void *userdata, int64_t step_ms, int64_t before_ms, int64_t now_ms);
+	int64_t step_at_ms, step_ms;  /* simulation: at virtual step_at_ms the clock jumps by step_ms
+	                               * (0: never); the end stays a reading of the clock */
 	void *userdata;
 };
 

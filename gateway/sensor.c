@@ -213,7 +213,7 @@ static bool sensor_take(struct sensor *sensor, int64_t now_ms, int64_t slot, int
 	} else {
 		if (sensor->failing)
 			sensor_recovered(sensor, now_ms);
-		if (slot < sensor->window.start_ms)
+		if (slot < sensor->window.start_ms || slot >= sensor_window_end(sensor))
 			sensor->counters.missed_slots++;   /* the worker's, back after its window closed */
 		else
 			sensor_use_sample(sensor, now_ms, slot, sample);
@@ -354,6 +354,21 @@ bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_resu
 		return false;
 	window_close(&sensor->window, out);
 	return true;
+}
+
+void sensor_clock_stepped(struct sensor *sensor, int64_t step_ms, int64_t now_ms)
+{
+	window_init(&sensor->window, sensor->config.type, sensor->setup.window_ms, now_ms);
+	sensor->cursor_ms = now_ms;
+	sensor->converting = false;
+	for (size_t i = 0; i < sensor->pending_count; i++)
+		sensor->pending[i].t_ms = now_ms;
+	if (!sensor->timer)
+		return;
+	if (sensor->state)
+		schedule_move(sensor->setup.schedule, sensor->timer, sensor_first_due(sensor, now_ms));
+	else
+		sensor->retry_ms += step_ms;
 }
 
 /* ---- life ---- */

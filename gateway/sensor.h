@@ -146,6 +146,15 @@ void sensor_close_window(struct sensor *sensor, struct window_result *out);
  * false (nothing in *out) when the sensor was never read in it. */
 bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out);
 
+/* The clock stepped by step_ms to now_ms (the schedule moved the slot
+ * timer by the step already), and the caller has cut the open window at
+ * the step.  The window holding now_ms opens, empty (nothing is carried
+ * across a step); a working sensor's next slot is the first on the new
+ * clock, a failed one keeps its wait; passes waiting for the next window
+ * count in the new one; a sample still converting is not used (its slot
+ * was on the old clock). */
+void sensor_clock_stepped(struct sensor *sensor, int64_t step_ms, int64_t now_ms);
+
 /* The sensor's own copy: valid until sensor_reconfigure() or sensor_free(). */
 const struct sensor_config *sensor_config(const struct sensor *sensor);
 const struct alerts *sensor_alerts(const struct sensor *sensor);

@@ -42,6 +42,7 @@ id = gw-guest
 district = Nyfors
 window = {WINDOW_S}
 state_dir = {work}/state
+clock = trusted
 
 [mqtt]
 uri = tcp://127.0.0.1:18830

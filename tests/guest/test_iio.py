@@ -31,6 +31,7 @@ id = gw-iio
 district = Årby
 window = {WINDOW_S}
 state_dir = {work}/state
+clock = trusted
 
 [mqtt]
 uri = tcp://127.0.0.1:18830

@@ -26,6 +26,7 @@ id = gw-probe
 district = Lagerberg
 window = 2
 state_dir = {work}/state
+clock = trusted
 """
 
 

@@ -380,6 +380,7 @@ def write_config(path, *, gateway_id, prefix, source, state_dir, uri, window_s=W
         "district = Skiftinge",
         f"window = {window_s}",
         f"state_dir = {state_dir}",
+        "clock = trusted",   # real time on a machine that may not run NTP
         "",
         "[simulation]",
         f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}",

@@ -58,7 +58,8 @@ SENSORS = {
 }
 # health_fields() in gateway/health.c, in its order.
 HEALTH_FIELDS = ["readings", "published", "buffered", "dropped", "lost", "reconnects", "spooled", "sent",
-                 "spool_dropped", "rejected", "missing", "problems", "uptime_s", "memory"]
+                 "spool_dropped", "rejected", "missing", "problems", "unstamped_windows", "uptime_s",
+                 "memory"]
 IDENTITY = {"ts", "gateway", "district", "site"}
 TRYGGD_TIMEOUT_S = 120
 def iso(ms):

@@ -186,7 +186,7 @@ class Tryggd(mqtt_resilience.Tryggd):
 
 def write_config(path, source, state_dir, uri, prefix, gateway_id):
     lines = ["[gateway]", f"id = {gateway_id}", "district = Skiftinge", "window = 10", f"state_dir = {state_dir}",
-             "", "[simulation]", f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}",
+             "clock = trusted", "", "[simulation]", f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}",
              "", "[mqtt]", f"uri = {uri}", f"topic_prefix = {prefix}", "qos = 1"]
     for name, kind in SENSORS:
         lines += ["", f"[sensor.{name}]", f"type = {kind}", "driver = sim", "interval = 1"]

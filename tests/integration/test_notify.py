@@ -128,7 +128,8 @@ def read(path):
 def write_config(path, work, source, name, outputs):
     capture.write_config(path, [
         ("gateway", [f"id = notify-{name}", "district = Årby", "window = 2",
-                     f"state_dir = {os.path.join(work, name)}"]),
+                     f"state_dir = {os.path.join(work, name)}",
+                     "clock = trusted"]),   # real time on a machine that may not run NTP
         ("simulation", [f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}"]),
         *outputs,
         *capture.sim_sensors({"door": ("footfall", {"interval": 1})}),

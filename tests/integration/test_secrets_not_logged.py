@@ -121,7 +121,8 @@ def only_with(authorization):
 def write_config(path, work, source, name, broker, mqtt_password_file, influx):
     capture.write_config(path, [
         ("gateway", [f"id = secrets-{name}", "district = Årby", "window = 1",
-                     f"state_dir = {os.path.join(work, name)}"]),
+                     f"state_dir = {os.path.join(work, name)}",
+                     "clock = trusted"]),   # real time on a machine that may not run NTP
         ("simulation", [f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}"]),
         ("mqtt", [f"uri = tcp://127.0.0.1:{broker.port}", f"topic_prefix = secrets-{name}", f"username = {USER}",
                   f"password_file = {mqtt_password_file}"]),

@@ -35,8 +35,10 @@ def write_config(path, work, source, info, gateway_id, prefix, simulation):
     timing = [f"start = {simulation[0]}", f"end = {simulation[1]}", "speed = 0", "drain_timeout = 10"] \
         if simulation else []
     capture.write_config(path, [
+        # Real time on a test machine whose kernel may not call its clock
+        # synchronised: trusted, so that windows are stamped.
         ("gateway", [f"id = {gateway_id}", "district = Skiftinge", f"window = {WINDOW_S if simulation is None else 60}",
-                     f"state_dir = {os.path.join(work, 'state')}"]),
+                     f"state_dir = {os.path.join(work, 'state')}", *(["clock = trusted"] if simulation is None else [])]),
         ("simulation", [f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}", *timing]),
         ("mqtt", [f"uri = tcp://127.0.0.1:{info['mqtt_port']}", f"topic_prefix = {prefix}"]),
         ("influx", [f"url = http://127.0.0.1:{info['influx_port']}"]),

@@ -230,7 +230,7 @@ def count_not_reached(problems, tryggctl, info, env, token):
 def write_config(path, work, source, info, gateway_id, prefix):
     lines = [
         "[gateway]", f"id = {gateway_id}", f"district = {DISTRICT}", f"window = {SIM_WINDOW_S}",
-        f"state_dir = {os.path.join(work, 'state')}", "",
+        f"state_dir = {os.path.join(work, 'state')}", "clock = trusted", "",
         "[simulation]", f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}", "",
         "[mqtt]", f"uri = {info['mqtt_uri']}", f"topic_prefix = {prefix}",
     ]

@@ -204,8 +204,8 @@ static void load(const struct fixture *fixture, struct config *config)
  * section's table, anything else to its *_equal()) and to the changes
  * below, then update the number here. */
 #if UINTPTR_MAX == UINT64_MAX
-_Static_assert(sizeof(struct gateway_config) == 56, "struct gateway_config changed: see above");
-_Static_assert(sizeof(struct simulation_config) == 40, "struct simulation_config changed: see above");
+_Static_assert(sizeof(struct gateway_config) == 64, "struct gateway_config changed: see above");
+_Static_assert(sizeof(struct simulation_config) == 64, "struct simulation_config changed: see above");
 _Static_assert(sizeof(struct mqtt_config) == 224, "struct mqtt_config changed: see above");
 _Static_assert(sizeof(struct influx_config) == 128, "struct influx_config changed: see above");
 #endif
@@ -435,6 +435,7 @@ static const struct change gateway_changes[] = {
 	TO_TEXT_OR_NULL(GATEWAY, state_dir, "/var/lib/annan"),
 	TO_REAL(GATEWAY, latitude, 59.31),
 	TO_REAL(GATEWAY, longitude, 16.51),
+	TO_NUMBER(GATEWAY, clock, INTEGER, CLOCK_TRUST_FLOOR_ONLY),
 };
 
 #define SIMULATION struct simulation_config
@@ -444,6 +445,9 @@ static const struct change simulation_changes[] = {
 	TO_NUMBER(SIMULATION, end_ms, INT64, 0),
 	TO_TEXT_OR_NULL(SIMULATION, profiles, "/elsewhere/districts.ini"),
 	TO_NUMBER(SIMULATION, drain_timeout_s, INTEGER, 6),
+	TO_NUMBER(SIMULATION, clock_synchronised_at_ms, INT64, INT64_C(1793578201000)),
+	TO_NUMBER(SIMULATION, clock_step_at_ms, INT64, INT64_C(1793578801000)),
+	TO_NUMBER(SIMULATION, clock_step_ms, INT64, INT64_C(-3600000)),
 };
 
 static void unequal_after(const struct change *change, bool equal_forward, bool equal_backward)

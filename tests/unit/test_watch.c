@@ -312,10 +312,10 @@ static void test_view_alerts_health_status(void **state)
 	                         "{\"ts\":\"2026-11-30T13:20:00.000Z\",\"gateway\":\"arby-01\",\"district\":\"Årby\","
 	                         "\"readings\":1200,\"published\":1190,\"buffered\":0,\"dropped\":3,\"lost\":0,"
 	                         "\"reconnects\":1,\"spooled\":0,\"sent\":300,\"spool_dropped\":0,\"rejected\":1,"
-	                         "\"missing\":0,\"problems\":1,\"uptime_s\":7500,\"memory\":5452595}", false, now),
+	                         "\"missing\":0,\"problems\":1,\"unstamped_windows\":0,\"uptime_s\":7500,\"memory\":5452595}", false, now),
 	                    "13:20:00  gateway     health: readings 1200, published 1190, buffered 0, dropped 3, lost 0, "
 	                    "reconnects 1, spooled 0, sent 300, spool_dropped 0, rejected 1, missing 0, problems 1, "
-	                    "up 2 h 5 min, memory 5.2 MiB\n");
+	                    "unstamped_windows 0, up 2 h 5 min, memory 5.2 MiB\n");
 
 	/* The will has no time: the time it came. */
 	assert_string_equal(show(screen, "status", "{\"state\":\"offline\"}", false, now),
