@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "config_internal.h"
-#include "credentials.h"
 #include "parse.h"
 #include "store_dialect.h"
 
@@ -99,16 +98,9 @@ static void take_credentials(struct loader *loader, struct raw_section *section,
 		} else if (i == 1 && dialect && basic) {
 			config_report(loader, entry->line, "token_file: api = %s authenticates with user and password_file",
 			              dialect->name);
-		} else {
-			char *secret = NULL;
-			int r = credential_read(path, &secret);
-			credential_free(secret);
-			if (r < 0) {
-				config_report(loader, entry->line, "%s: %s: %s", keys[i], path, credential_strerror(r));
-			} else {
-				*fields[i] = path;
-				path = NULL;
-			}
+		} else if (config_secret_readable(loader, entry, path)) {
+			*fields[i] = path;
+			path = NULL;
 		}
 		free(path);
 	}

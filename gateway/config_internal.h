@@ -160,6 +160,9 @@ void config_validate_mqtt_security(struct loader *loader, struct raw_section *se
  * or NULL with the problem reported.  *entry_out: the entry, or NULL. */
 char *config_take_file(struct loader *loader, struct raw_section *section, const char *key,
                        struct raw_entry **entry_out);
+/* The secret in path (credentials.h) can be read: true, or false with
+ * "KEY: PATH: why" reported at entry's line. */
+bool config_secret_readable(struct loader *loader, const struct raw_entry *entry, const char *path);
 /* A proxy's HOST:PORT (an http:// in front is allowed) into *out; NULL, or
  * what is wrong with it. */
 const char *config_parse_proxy(const char *text, char **out);

@@ -234,15 +234,23 @@ static void take_credentials(struct loader *loader, struct raw_section *section,
 	}
 	if (!path)
 		return;
-	char *password = NULL;
-	int r = credential_read(path, &password);
-	credential_free(password);
-	if (r < 0) {
-		config_report(loader, entry->line, "password_file: %s: %s", path, credential_strerror(r));
+	if (!config_secret_readable(loader, entry, path)) {
 		free(path);
 		return;
 	}
 	mqtt->password_file = path;
+}
+
+bool config_secret_readable(struct loader *loader, const struct raw_entry *entry, const char *path)
+{
+	/* Read once and forgotten: the secret itself is read again where it
+	 * is used, so a rotated file is picked up. */
+	char *secret = NULL;
+	int r = credential_read(path, &secret);
+	credential_free(secret);
+	if (r < 0)
+		config_report(loader, entry->line, "%s: %s: %s", entry->key, path, credential_strerror(r));
+	return r >= 0;
 }
 
 /* The client's certificate and key: each readable, the key unlocked and

@@ -103,10 +103,10 @@ void daemon_cut_sensor_window(struct daemon *daemon, struct daemon_sensor *entry
 	if (!daemon_clock_may_stamp(daemon, result.start_ms, false))
 		return;
 	daemon_emit_window(daemon, entry, &result, lines, &line_count);
-	if (line_count > 0)
+	if (line_count > 0) {
 		daemon_spool(daemon, lines, line_count);
-	if (line_count > 0)
 		free(lines[0]);
+	}
 }
 
 /* Close the open window of every sensor: one window message each, and all
