@@ -11,22 +11,33 @@
 #include "schedule.h"
 
 /* Each timer is allocated on its own, so a handle stays put while the
- * array of pointers grows. */
+ * heap of pointers is reordered and grows. */
 struct schedule_timer {
-	int64_t due_ms;          /* < 0: stopped */
+	int64_t due_ms;          /* < 0: stopped (kept in the heap, last, while it has a handle) */
 	int priority;
+	uint64_t order;          /* when it was added: breaks ties between equal priorities */
+	size_t index;            /* its place in the heap */
 	schedule_callback callback;
 	void *userdata;
 	bool has_handle;         /* kept when stopped, until schedule_cancel() */
 	bool cancelled;          /* cancelled from inside its own callback */
 };
 
+/* Real time may spend this long running due instants of a drain-paced
+ * simulation before the loop looks at its I/O again: long enough that a
+ * turn of the loop (and the outbox's one commit per turn) carries many
+ * readings, short enough that the broker's answers are taken promptly. */
+#define SCHEDULE_BATCH_US 4000
+
 struct schedule {
 	struct schedule_options options;
 	sd_event *event;
-	sd_event_source *source;
-	struct schedule_timer **timers;   /* in the order they were added */
-	size_t timer_count;
+	sd_event_source *source;          /* the timer: real time, or a paced simulation */
+	sd_event_source *run_source;      /* a drain-paced simulation: a defer source, no kernel timer */
+	/* A binary min-heap by (running before stopped, due, priority, order). */
+	struct schedule_timer **timers;
+	size_t timer_count, timer_capacity;
+	uint64_t added;
 	struct schedule_timer *firing;    /* whose callback runs now, or NULL */
 	int64_t virtual_now_ms;
 	uint64_t origin_monotonic_us;  /* real time at which virtual start was */
@@ -37,6 +48,81 @@ struct schedule {
 	int clock_set_fd;              /* real time: readable (ECANCELED) when the clock is set */
 	sd_event_source *clock_set_source;
 };
+
+/* ---- the heap ---- */
+
+static bool timer_before(const struct schedule_timer *a, const struct schedule_timer *b)
+{
+	if ((a->due_ms < 0) != (b->due_ms < 0))
+		return b->due_ms < 0;
+	if (a->due_ms != b->due_ms)
+		return a->due_ms < b->due_ms;
+	if (a->priority != b->priority)
+		return a->priority < b->priority;
+	return a->order < b->order;
+}
+
+static void heap_place(struct schedule *schedule, size_t index, struct schedule_timer *t)
+{
+	schedule->timers[index] = t;
+	t->index = index;
+}
+
+static void heap_up(struct schedule *schedule, size_t index)
+{
+	struct schedule_timer *t = schedule->timers[index];
+	while (index > 0) {
+		size_t parent = (index - 1) / 2;
+		if (!timer_before(t, schedule->timers[parent]))
+			break;
+		heap_place(schedule, index, schedule->timers[parent]);
+		index = parent;
+	}
+	heap_place(schedule, index, t);
+}
+
+static void heap_down(struct schedule *schedule, size_t index)
+{
+	struct schedule_timer *t = schedule->timers[index];
+	for (;;) {
+		size_t child = 2 * index + 1;
+		if (child >= schedule->timer_count)
+			break;
+		if (child + 1 < schedule->timer_count && timer_before(schedule->timers[child + 1], schedule->timers[child]))
+			child++;
+		if (!timer_before(schedule->timers[child], t))
+			break;
+		heap_place(schedule, index, schedule->timers[child]);
+		index = child;
+	}
+	heap_place(schedule, index, t);
+}
+
+/* t's key changed: put it where it belongs. */
+static void heap_fix(struct schedule *schedule, struct schedule_timer *t)
+{
+	heap_up(schedule, t->index);
+	heap_down(schedule, t->index);
+}
+
+/* Take t out of the heap and free it. */
+static void schedule_remove(struct schedule *schedule, struct schedule_timer *t)
+{
+	size_t index = t->index;
+	struct schedule_timer *last = schedule->timers[--schedule->timer_count];
+	if (last != t) {
+		heap_place(schedule, index, last);
+		heap_fix(schedule, last);
+	}
+	free(t);
+}
+
+static struct schedule_timer *schedule_earliest(struct schedule *schedule)
+{
+	if (schedule->timer_count == 0 || schedule->timers[0]->due_ms < 0)
+		return NULL;
+	return schedule->timers[0];
+}
 
 static int64_t clock_ms(clockid_t clock)
 {
@@ -76,22 +162,21 @@ int64_t schedule_from_monotonic(const struct schedule *schedule, int64_t monoton
 	return realtime_ms() - ago_ns / 1000000;
 }
 
-static struct schedule_timer *schedule_earliest(struct schedule *schedule)
+static bool schedule_drain_paced(const struct schedule *schedule)
 {
-	struct schedule_timer *best = NULL;
-	for (size_t i = 0; i < schedule->timer_count; i++) {
-		struct schedule_timer *t = schedule->timers[i];
-		if (t->due_ms < 0)
-			continue;
-		if (!best || t->due_ms < best->due_ms ||
-		    (t->due_ms == best->due_ms && t->priority < best->priority))
-			best = t;
-	}
-	return best;
+	return schedule->options.simulated && schedule->options.speed <= 0;
 }
 
 static void schedule_arm(struct schedule *schedule)
 {
+	if (schedule_drain_paced(schedule)) {
+		/* The defer source runs whenever the loop comes round; it asks
+		 * ready() itself and turns itself off when the answer is no.
+		 * No kernel timer is set per virtual instant. */
+		bool run = !schedule->halted && !schedule->ended;
+		sd_event_source_set_enabled(schedule->run_source, run ? SD_EVENT_ON : SD_EVENT_OFF);
+		return;
+	}
 	struct schedule_timer *next = schedule_earliest(schedule);
 	if (schedule->halted || schedule->ended || (!next && !schedule->options.simulated)) {
 		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
@@ -107,37 +192,20 @@ static void schedule_arm(struct schedule *schedule)
 		/* Backpressure: wait for schedule_kick(). */
 		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
 		return;
-	} else if (schedule->options.speed > 0) {
+	} else {
 		double virtual_us = (double)(next->due_ms - schedule->options.start_ms) * 1000.0;
 		when_us = schedule->origin_monotonic_us + (uint64_t)(virtual_us / schedule->options.speed);
 		if (when_us == 0)
 			when_us = 1;
-	} else {
-		when_us = 1;  /* in the past: fires on the next loop iteration, after pending I/O */
 	}
 	sd_event_source_set_time(schedule->source, when_us);
 	sd_event_source_set_enabled(schedule->source, SD_EVENT_ONESHOT);
 }
 
-/* Take t out of the array, keeping the order of the rest (it breaks ties
- * between equal priorities), and free it. */
-static void schedule_remove(struct schedule *schedule, struct schedule_timer *t)
-{
-	for (size_t i = 0; i < schedule->timer_count; i++) {
-		if (schedule->timers[i] != t)
-			continue;
-		memmove(&schedule->timers[i], &schedule->timers[i + 1],
-		        (schedule->timer_count - i - 1) * sizeof(*schedule->timers));
-		schedule->timer_count--;
-		break;
-	}
-	free(t);
-}
-
 static void schedule_fire(struct schedule *schedule, struct schedule_timer *t, int64_t now_ms)
 {
 	/* The callback may add, cancel or move timers, its own included;
-	 * t itself stays where it is until it is removed here. */
+	 * t itself stays in the heap until it is removed here. */
 	schedule->firing = t;
 	int64_t next = t->callback(t->userdata, now_ms);
 	schedule->firing = NULL;
@@ -149,6 +217,8 @@ static void schedule_fire(struct schedule *schedule, struct schedule_timer *t, i
 	t->due_ms = next > now_ms ? next : -1;
 	if (t->due_ms < 0 && !t->has_handle)
 		schedule_remove(schedule, t);
+	else
+		heap_fix(schedule, t);
 }
 
 /* The clock jumped by step_ms: every timer keeps its distance to now. */
@@ -159,6 +229,10 @@ static void schedule_step(struct schedule *schedule, int64_t step_ms, int64_t be
 		if (t->due_ms >= 0)
 			t->due_ms = t->due_ms + step_ms > 0 ? t->due_ms + step_ms : 1;
 	}
+	/* Every timer moved alike, except those clamped to 1 ms, which may
+	 * now tie with others: order the heap again. */
+	for (size_t i = schedule->timer_count / 2; i-- > 0;)
+		heap_down(schedule, i);
 	if (schedule->options.on_step)
 		schedule->options.on_step(schedule->options.userdata, step_ms, before_ms, now_ms);
 }
@@ -200,6 +274,44 @@ static int schedule_on_clock_set(sd_event_source *source, int fd, uint32_t reven
 	return 0;
 }
 
+enum advance { ADVANCED, WAITING, ENDED };
+
+/* A simulation's next step: the end, the configured clock step, or every
+ * timer due at the next instant, in priority order. */
+static enum advance schedule_advance(struct schedule *schedule)
+{
+	struct schedule_timer *t = schedule_earliest(schedule);
+	/* The end is exclusive: what is due at the end instant belongs to
+	 * after it (a sample at the end would open a window past it). */
+	if (!t || (schedule->options.end_ms && t->due_ms >= schedule->options.end_ms)) {
+		if (schedule->options.end_ms)
+			schedule->virtual_now_ms = schedule->options.end_ms;
+		schedule->ended = true;
+		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+		sd_event_source_set_enabled(schedule->run_source, SD_EVENT_OFF);
+		if (schedule->options.on_end)
+			schedule->options.on_end(schedule->options.userdata);
+		return ENDED;
+	}
+	if (schedule->options.ready && !schedule->options.ready(schedule->options.userdata))
+		return WAITING;
+	/* The configured step comes before the timers due at its instant.
+	 * The pacing keeps going as if the clock had not jumped. */
+	if (schedule->step_pending && t->due_ms >= schedule->options.step_at_ms) {
+		int64_t step = schedule->options.step_ms, before = schedule->options.step_at_ms;
+		schedule->step_pending = false;
+		schedule->virtual_now_ms = before + step;
+		schedule->options.start_ms += step;
+		schedule_step(schedule, step, before, schedule->virtual_now_ms);
+		return ADVANCED;
+	}
+	int64_t instant = t->due_ms;
+	schedule->virtual_now_ms = instant;
+	while (!schedule->halted && (t = schedule_earliest(schedule)) && t->due_ms == instant)
+		schedule_fire(schedule, t, instant);
+	return ADVANCED;
+}
+
 static int schedule_on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	struct schedule *schedule = userdata;
@@ -217,41 +329,37 @@ static int schedule_on_timer(sd_event_source *source, uint64_t usec, void *userd
 		schedule_arm(schedule);
 		return 0;
 	}
-
-	struct schedule_timer *t = schedule_earliest(schedule);
-	/* The end is exclusive: what is due at the end instant belongs to
-	 * after it (a sample at the end would open a window past it). */
-	if (!t || (schedule->options.end_ms && t->due_ms >= schedule->options.end_ms)) {
-		if (schedule->options.end_ms)
-			schedule->virtual_now_ms = schedule->options.end_ms;
-		schedule->ended = true;
+	/* Paced: one instant, then the timer is set for the next. */
+	enum advance advance = schedule_advance(schedule);
+	if (advance == WAITING)
 		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
-		if (schedule->options.on_end)
-			schedule->options.on_end(schedule->options.userdata);
-		return 0;
-	}
-	if (schedule->options.ready && !schedule->options.ready(schedule->options.userdata)) {
-		sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
-		return 0;
-	}
-	/* The configured step comes before the timers due at its instant.
-	 * The pacing keeps going as if the clock had not jumped. */
-	if (schedule->step_pending && t->due_ms >= schedule->options.step_at_ms) {
-		int64_t step = schedule->options.step_ms, before = schedule->options.step_at_ms;
-		schedule->step_pending = false;
-		schedule->virtual_now_ms = before + step;
-		schedule->options.start_ms += step;
-		schedule_step(schedule, step, before, schedule->virtual_now_ms);
+	else if (advance == ADVANCED)
 		schedule_arm(schedule);
-		return 0;
+	return 0;
+}
+
+/* Drain-paced: instant after instant until the pipeline says wait (then
+ * schedule_kick() turns this on again), the end, or SCHEDULE_BATCH_US of
+ * real time; then the loop takes its I/O and comes back here. */
+static int schedule_on_run(sd_event_source *source, void *userdata)
+{
+	struct schedule *schedule = userdata;
+	(void)source;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t deadline_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + SCHEDULE_BATCH_US;
+	while (!schedule->halted) {
+		enum advance advance = schedule_advance(schedule);
+		if (advance == ENDED)
+			return 0;
+		if (advance == WAITING) {
+			sd_event_source_set_enabled(schedule->run_source, SD_EVENT_OFF);
+			return 0;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 >= deadline_us)
+			return 0;
 	}
-	/* Run every timer due at this instant, in priority order, then yield
-	 * to the loop so I/O gets its turn between virtual instants. */
-	int64_t instant = t->due_ms;
-	schedule->virtual_now_ms = instant;
-	while (!schedule->halted && (t = schedule_earliest(schedule)) && t->due_ms == instant)
-		schedule_fire(schedule, t, instant);
-	schedule_arm(schedule);
 	return 0;
 }
 
@@ -288,6 +396,15 @@ int schedule_new(sd_event *event, const struct schedule_options *options, struct
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+	if (schedule_drain_paced(schedule)) {
+		r = sd_event_add_defer(event, &schedule->run_source, schedule_on_run, schedule);
+		if (r < 0)
+			goto fail;
+		/* After I/O of the same priority: the broker's answers that
+		 * lift backpressure are taken before more is made. */
+		sd_event_source_set_priority(schedule->run_source, SD_EVENT_PRIORITY_IDLE);
+		sd_event_source_set_enabled(schedule->run_source, SD_EVENT_OFF);
+	}
 	*out = schedule;
 	return 0;
 fail:
@@ -300,6 +417,7 @@ void schedule_free(struct schedule *schedule)
 	if (!schedule)
 		return;
 	sd_event_source_disable_unref(schedule->source);
+	sd_event_source_disable_unref(schedule->run_source);
 	sd_event_source_disable_unref(schedule->clock_set_source);
 	if (schedule->clock_set_fd >= 0)
 		close(schedule->clock_set_fd);
@@ -316,18 +434,22 @@ int schedule_add_timer(struct schedule *schedule, int64_t due_ms, int priority,
 	struct schedule_timer *t = malloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	struct schedule_timer **timers = reallocarray(schedule->timers, schedule->timer_count + 1,
-	                                              sizeof(*timers));
-	if (!timers) {
-		free(t);
-		return -ENOMEM;
+	if (schedule->timer_count == schedule->timer_capacity) {
+		size_t capacity = schedule->timer_capacity ? schedule->timer_capacity * 2 : 16;
+		struct schedule_timer **timers = reallocarray(schedule->timers, capacity, sizeof(*timers));
+		if (!timers) {
+			free(t);
+			return -ENOMEM;
+		}
+		schedule->timers = timers;
+		schedule->timer_capacity = capacity;
 	}
-	schedule->timers = timers;
 	*t = (struct schedule_timer){
-		.due_ms = due_ms, .priority = priority, .callback = callback, .userdata = userdata,
-		.has_handle = out != NULL,
+		.due_ms = due_ms, .priority = priority, .order = schedule->added++, .callback = callback,
+		.userdata = userdata, .has_handle = out != NULL,
 	};
-	timers[schedule->timer_count++] = t;
+	heap_place(schedule, schedule->timer_count++, t);
+	heap_up(schedule, t->index);
 	schedule_arm(schedule);
 	if (out)
 		*out = t;
@@ -348,6 +470,7 @@ void schedule_cancel(struct schedule *schedule, struct schedule_timer *timer)
 		/* Its callback is still on the stack: freed once it returns. */
 		timer->cancelled = true;
 		timer->due_ms = -1;
+		heap_fix(schedule, timer);
 		return;
 	}
 	schedule_remove(schedule, timer);
@@ -357,13 +480,14 @@ void schedule_cancel(struct schedule *schedule, struct schedule_timer *timer)
 void schedule_move(struct schedule *schedule, struct schedule_timer *timer, int64_t due_ms)
 {
 	timer->due_ms = due_ms;
+	heap_fix(schedule, timer);
 	schedule_arm(schedule);
 }
 
 void schedule_kick(struct schedule *schedule)
 {
-	if (!schedule->halted && !schedule->ended &&
-	    sd_event_source_get_enabled(schedule->source, NULL) == 0)
+	sd_event_source *source = schedule_drain_paced(schedule) ? schedule->run_source : schedule->source;
+	if (!schedule->halted && !schedule->ended && sd_event_source_get_enabled(source, NULL) == 0)
 		schedule_arm(schedule);
 }
 
@@ -371,4 +495,5 @@ void schedule_halt(struct schedule *schedule)
 {
 	schedule->halted = true;
 	sd_event_source_set_enabled(schedule->source, SD_EVENT_OFF);
+	sd_event_source_set_enabled(schedule->run_source, SD_EVENT_OFF);
 }
