@@ -359,6 +359,7 @@ int daemon_open_mqtt(struct daemon *daemon)
 	struct mqtt_events events = {
 		.connected = daemon_on_mqtt_connected,
 		.progress = daemon_on_progress,
+		.committed = daemon_on_committed,
 		.userdata = daemon,
 	};
 	char *outbox = NULL;
@@ -377,6 +378,10 @@ int daemon_open_mqtt(struct daemon *daemon)
 	free(outbox);
 	if (r < 0)
 		return r;
+	/* The outbox has the number with its messages; the state database's
+	 * is the floor (and where an earlier version kept it). */
+	if (mqtt_sequence(daemon->mqtt) > daemon->seq)
+		daemon->seq = mqtt_sequence(daemon->mqtt);
 	mqtt_start(daemon->mqtt);
 	return 0;
 }
@@ -485,6 +490,7 @@ int daemon_new(struct config *config, struct daemon **out, int *status)
 	r = state_sequence_load(daemon->state, &daemon->seq);
 	if (r < 0)
 		goto out;
+	daemon->seq_floor = daemon->seq;
 
 	struct schedule_options options = {
 		.simulated = config->has_simulation,
@@ -547,10 +553,10 @@ int daemon_run(struct daemon *daemon)
 	config = daemon->config;
 	if (daemon->mqtt)
 		mqtt_disconnect(daemon->mqtt, 1000);
-	if (daemon->seq_unrecorded > 0)
-		log_info("%llu readings were not published because their sequence number could not be recorded%s",
-		         (unsigned long long)daemon->seq_unrecorded,
-		         daemon->seq_episode > 0 ? " (it still could not at the stop)" : "");
+	if (daemon->unkept > 0)
+		log_info("%llu messages could not be kept for the broker (the disk refused)%s",
+		         (unsigned long long)daemon->unkept,
+		         daemon->unkept_episode > 0 ? " (it still refused at the stop)" : "");
 	/* What the store did not take by now stays in the spool; a batch on
 	 * its way is dropped, and what the bound took of it counted. */
 	if (daemon->store)

@@ -52,9 +52,11 @@ struct daemon {
 	struct mqtt *mqtt;
 	struct store_forward *store;
 	enum lineproto_backslash backslash;  /* how the store reads a tag's backslash */
-	uint64_t seq;                    /* the last reading sequence number used (and recorded) */
-	uint64_t seq_unrecorded;         /* readings not published: their number could not be recorded */
-	uint64_t seq_episode;            /* of those, since recording last worked; 0 while it works */
+	uint64_t seq;                    /* the last reading sequence number used */
+	uint64_t seq_floor;              /* the last one written to the state database */
+	bool seq_floor_failing;          /* writing it there fails: said once per episode */
+	uint64_t unkept;                 /* messages the outbox could not keep (the disk refused) */
+	uint64_t unkept_episode;         /* of those, since it last kept one; 0 while it keeps them */
 	int64_t window_ms;
 	bool health_timer, status_timer;     /* running on the schedule */
 	enum daemon_phase phase;
@@ -90,6 +92,7 @@ void daemon_cut_sensor_window(struct daemon *daemon, struct daemon_sensor *entry
 /* systemd's STATUS=: what the gateway is doing, in a line. */
 void daemon_notify_status(struct daemon *daemon);
 void daemon_on_progress(void *userdata);
+void daemon_on_committed(void *userdata, uint64_t sequence);
 /* Close (partial: cut at cut_ms) the open window of every sensor. */
 void daemon_close_windows(struct daemon *daemon, bool partial, int64_t cut_ms);
 

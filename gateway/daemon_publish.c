@@ -17,6 +17,25 @@
 
 /* ---- publishing ---- */
 
+/* The outbox could not keep a message (the disk refused): said when that
+ * begins and when it keeps one again, with the count, not once per
+ * message. */
+static void daemon_watch_unkept(struct daemon *daemon, int r, const char *topic)
+{
+	if (r == 0) {
+		if (daemon->unkept_episode > 0)
+			log_info("mqtt: messages can be kept for the broker again; %llu could not be meanwhile",
+			         (unsigned long long)daemon->unkept_episode);
+		daemon->unkept_episode = 0;
+		return;
+	}
+	if (daemon->unkept_episode == 0)
+		log_warning("mqtt: cannot keep a message for %s in %s/mqtt-buffer.db (%s): messages are dropped, and "
+		            "counted, until it can", topic, daemon->config->gateway.state_dir, strerror(-r));
+	daemon->unkept_episode++;
+	daemon->unkept++;
+}
+
 /* Into the durable outbox, in order; or, with now, straight to the broker
  * (a retained state re-said on connect, which must not wait behind a
  * backlog and is said again on the next connect anyway). */
@@ -29,17 +48,13 @@ int daemon_publish(struct daemon *daemon, const char *topic, char *payload, bool
 	}
 	int r = now ? mqtt_publish_now(daemon->mqtt, topic, payload, daemon->config->mqtt.qos, retained)
 	            : mqtt_publish(daemon->mqtt, topic, payload, daemon->config->mqtt.qos, retained);
+	if (!now && r != -EMSGSIZE)
+		daemon_watch_unkept(daemon, r, topic);
 	if (r < 0 && !now) {
-		/* Counted, and said once per thousand so a disk in trouble
-		 * can't flood the journal. */
-		if (daemon->mqtt_dropped % 1000 == 0) {
-			if (r == -EMSGSIZE)
-				log_warning("mqtt: a message to %s is larger than buffer_size, dropping: %llu dropped so far",
-				            topic, (unsigned long long)daemon->mqtt_dropped + 1);
-			else
-				log_warning("mqtt: cannot keep a message for %s (%s), dropping: %llu dropped so far", topic,
-				            strerror(-r), (unsigned long long)daemon->mqtt_dropped + 1);
-		}
+		/* Said once per thousand: a message that can never fit. */
+		if (r == -EMSGSIZE && daemon->mqtt_dropped % 1000 == 0)
+			log_warning("mqtt: a message to %s is larger than buffer_size, dropping: %llu dropped so far",
+			            topic, (unsigned long long)daemon->mqtt_dropped + 1);
 		daemon->mqtt_dropped++;
 	}
 	free(payload);
@@ -64,34 +79,31 @@ static struct daemon_sensor *daemon_find(struct daemon *daemon, const struct sen
 	return NULL;
 }
 
-/* Record seq as used before the message carrying it leaves, so a restart
- * goes on after it and a crash can skip a number but never reuse one.  A
- * number that cannot be recorded is not used: the reading is not
- * published (counted as dropped; its window still has it) and the next
- * reading tries the same number again, so what is sent still rises by
- * exactly 1.  A disk that refuses is said once when it starts refusing
- * and once when it takes the number again, not once per reading. */
-static bool daemon_record_seq(struct daemon *daemon, uint64_t seq)
+/* Each turn the outbox made its messages durable, with the last sequence
+ * number among them: that number goes to the state database too, one
+ * statement per turn, before any of those messages reaches Paho.  It is
+ * the floor the next start goes on from should the outbox have to be set
+ * aside (a broken file), so that no number a subscriber saw is used
+ * again even then.  A failure here costs nothing else: the outbox holds
+ * the number. */
+void daemon_on_committed(void *userdata, uint64_t sequence)
 {
-	int r = state_sequence_store(daemon->state, seq);
+	struct daemon *daemon = userdata;
+	if (sequence <= daemon->seq_floor)
+		return;
+	int r = state_sequence_store(daemon->state, sequence);
 	if (r < 0) {
-		if (daemon->seq_episode == 0)
-			log_warning("cannot record the reading sequence number %llu in %s/tryggd.db: %s (%s); "
-			            "readings are not published until it can be recorded, so that no number is used twice",
-			            (unsigned long long)seq, daemon->config->gateway.state_dir, state_error(daemon->state),
-			            strerror(-r));
-		daemon->seq_episode++;
-		daemon->seq_unrecorded++;
-		daemon->mqtt_dropped++;
-		return false;
+		if (!daemon->seq_floor_failing)
+			log_warning("cannot record the reading sequence number %llu in %s/tryggd.db too: %s (%s); "
+			            "mqtt-buffer.db has it", (unsigned long long)sequence,
+			            daemon->config->gateway.state_dir, state_error(daemon->state), strerror(-r));
+		daemon->seq_floor_failing = true;
+		return;
 	}
-	if (daemon->seq_episode > 0) {
-		log_info("the reading sequence number can be recorded again: %llu readings were not published "
-		         "while it could not; going on with seq %llu",
-		         (unsigned long long)daemon->seq_episode, (unsigned long long)seq);
-		daemon->seq_episode = 0;
-	}
-	return true;
+	if (daemon->seq_floor_failing)
+		log_info("the reading sequence number is recorded in tryggd.db again (%llu)", (unsigned long long)sequence);
+	daemon->seq_floor_failing = false;
+	daemon->seq_floor = sequence;
 }
 
 void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_ms, double value,
@@ -107,14 +119,15 @@ void daemon_on_reading(void *userdata, struct sensor *sensor, int64_t ts_ms, dou
 	struct reading reading = {
 		.ts_ms = ts_ms, .seq = daemon->seq + 1, .value = value, .direction = direction,
 	};
-	if (!daemon_record_seq(daemon, reading.seq))
-		return;
 	/* A number is used once its message is kept for the broker: one the
 	 * outbox refused (a full disk) goes to the next reading, so a
-	 * subscriber sees a gap only where a kept message was lost. */
+	 * subscriber sees a gap only where a kept message was lost.  The
+	 * number is committed with the message (mqtt_set_sequence). */
 	if (daemon_publish(daemon, daemon_find(daemon, sensor)->topic_reading,
-	                   payload_reading(&daemon->identity, sc->name, sc->type, &reading), false, false) == 0)
+	                   payload_reading(&daemon->identity, sc->name, sc->type, &reading), false, false) == 0) {
 		daemon->seq = reading.seq;
+		mqtt_set_sequence(daemon->mqtt, daemon->seq);
+	}
 }
 
 void daemon_publish_alert(struct daemon *daemon, struct daemon_sensor *entry, bool now)

@@ -20,15 +20,26 @@ struct mqtt {
 	struct mqtt_link *link;
 	struct mqtt_outbox *outbox;
 	sd_event_source *commit_source;
+	sd_event_source *retry_source;   /* a commit the disk refused, tried again */
 	struct mqtt_events events;
 	int version;
 
 	uint64_t generation;         /* of the connection: rises with every connect */
 	int64_t cursor;              /* the last message handed to Paho on this connection */
+	int64_t appended;            /* the last message kept */
+	int64_t committed;           /* the last message kept and made durable: Paho gets no later one */
 	unsigned in_flight;          /* handed to Paho on this connection, not yet answered */
 	bool dirty;                  /* the outbox has writes to commit */
+	bool answered;               /* the broker answered this turn: tell the owner once */
 	uint64_t turn_kept;          /* messages kept since the last commit */
 	bool refusing;               /* the broker refuses messages: said once per episode */
+	bool commit_failing;         /* the disk refuses the buffer's commits: nothing goes to Paho */
+	/* A disk that is nearly full takes one commit and refuses the next:
+	 * the refusal is said at most once a minute, and that it takes
+	 * writes again only after a refusal was said. */
+	bool failure_said;
+	uint64_t failure_said_us;
+	uint64_t said_lost_from;
 	bool dropping;               /* the buffer is full and drops its oldest: said once per episode */
 	uint64_t episode_dropped_from;
 	/* Messages the outbox dropped to stay within its bounds while they
@@ -60,10 +71,13 @@ static void response_options(const struct mqtt *mqtt, MQTTAsync_responseOptions 
 }
 
 /* Hand the oldest messages not yet sent on this connection to Paho, up
- * to the in-flight bound. */
+ * to the in-flight bound, and only those already durable: a message the
+ * broker has is never one a crash could undo, nor its sequence number
+ * one the next start would use again. */
 static void mqtt_pump(struct mqtt *mqtt)
 {
-	while (mqtt_up(mqtt) && mqtt->in_flight < MQTT_IN_FLIGHT_MAX) {
+	while (mqtt_up(mqtt) && !mqtt->commit_failing && mqtt->in_flight < MQTT_IN_FLIGHT_MAX &&
+	       mqtt->cursor < mqtt->committed) {
 		struct outbox_message message;
 		int r = mqtt_outbox_next(mqtt->outbox, mqtt->cursor, &message);
 		if (r == -ENOENT)
@@ -177,13 +191,15 @@ static void mqtt_on_bridge(void *userdata, const struct bridge_event *event)
 		return;
 	case BRIDGE_PUBLISHED:
 	case BRIDGE_PUBLISH_FAILED:
+		/* The next messages go to Paho, and the owner hears of the
+		 * progress, once for all the answers of this turn (mqtt_on_post). */
 		mqtt_on_answer(mqtt, event);
-		mqtt_pump(mqtt);
-		if (mqtt->events.progress)
-			mqtt->events.progress(mqtt->events.userdata);
+		mqtt->answered = true;
 		return;
 	}
 }
+
+#define MQTT_COMMIT_RETRY_US (1000 * 1000)
 
 /* What was kept or removed since the last commit, made durable in one
  * transaction. */
@@ -191,27 +207,76 @@ static void mqtt_commit(struct mqtt *mqtt)
 {
 	uint64_t kept = mqtt->turn_kept;
 	mqtt->turn_kept = 0;
+	/* Only a commit that writes says the disk takes writes again. */
+	bool writes = mqtt_outbox_pending(mqtt->outbox);
 	int r = mqtt_outbox_commit(mqtt->outbox);
-	if (r == 0)
+	if (r == 0 && !writes && mqtt->commit_failing)
+		r = -EAGAIN;
+	uint64_t now = 0;
+	sd_event_now(sd_event_source_get_event(mqtt->retry_source), CLOCK_MONOTONIC, &now);
+	if (r == 0) {
+		mqtt->committed = mqtt->appended;
+		if (mqtt->failure_said)
+			log_info("mqtt: the buffer can be written to disk again; %llu messages were lost meanwhile",
+			         (unsigned long long)(mqtt->counters.lost - mqtt->said_lost_from));
+		mqtt->failure_said = false;
+		mqtt->commit_failing = false;
+		if (mqtt->events.committed)
+			mqtt->events.committed(mqtt->events.userdata, mqtt_outbox_sequence(mqtt->outbox));
 		return;
+	}
 	/* SQLite undid the whole turn: the messages kept in it are gone
 	 * (counted), and rows removed in it are back, numbered below the
-	 * cursor: send from the oldest again (at least once). */
+	 * cursor: once a commit goes through, they are sent from the oldest
+	 * again (at least once).  Until then nothing goes to Paho, and the
+	 * commit is tried again a second later rather than at every answer. */
 	mqtt->counters.lost += kept;
-	log_error("mqtt: cannot write the buffer to disk: %s; %llu messages kept since the last write are lost "
-	          "(%llu so far)", strerror(-r), (unsigned long long)kept, (unsigned long long)mqtt->counters.lost);
 	mqtt->cursor = 0;
+	if (r != -EAGAIN && !mqtt->failure_said &&
+	    (mqtt->failure_said_us == 0 || now >= mqtt->failure_said_us + 60 * 1000 * 1000)) {
+		mqtt->failure_said = true;
+		mqtt->failure_said_us = now ? now : 1;
+		mqtt->said_lost_from = mqtt->counters.lost - kept;
+		log_error("mqtt: cannot write the buffer to disk: %s; what is kept meanwhile is lost, and counted, until "
+		          "it can (%llu messages so far)", strerror(-r), (unsigned long long)mqtt->counters.lost);
+	}
+	mqtt->commit_failing = true;
+	sd_event_source_set_time(mqtt->retry_source, now + MQTT_COMMIT_RETRY_US);
+	sd_event_source_set_enabled(mqtt->retry_source, SD_EVENT_ONESHOT);
 }
 
-/* Once per turn of the loop that did something. */
+static int mqtt_on_retry(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct mqtt *mqtt = userdata;
+	(void)source;
+	(void)usec;
+	mqtt_commit(mqtt);
+	mqtt_pump(mqtt);
+	return 0;
+}
+
+/* Once per turn of the loop that did something: what the turn kept and
+ * removed made durable in one transaction, then handed to Paho, then the
+ * owner told of the broker's answers. */
 static int mqtt_on_post(sd_event_source *source, void *userdata)
 {
 	struct mqtt *mqtt = userdata;
 	(void)source;
-	if (!mqtt->dirty)
-		return 0;
-	mqtt->dirty = false;
-	mqtt_commit(mqtt);
+	/* What the owner publishes on hearing of progress (the last messages
+	 * of a stop) goes the same way: no other source may run after this
+	 * one to bring it here again. */
+	for (int round = 0; round < 2; round++) {
+		if (mqtt->dirty) {
+			mqtt->dirty = false;
+			mqtt_commit(mqtt);
+		}
+		mqtt_pump(mqtt);
+		if (!mqtt->answered)
+			break;
+		mqtt->answered = false;
+		if (mqtt->events.progress)
+			mqtt->events.progress(mqtt->events.userdata);
+	}
 	return 0;
 }
 
@@ -279,6 +344,8 @@ int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 		goto fail;
 	}
 	struct outbox_counters held = mqtt_outbox_counters(mqtt->outbox);
+	/* What the file holds from before is durable. */
+	mqtt->appended = mqtt->committed = held.last_id;
 	if (held.messages > 0)
 		log_info("mqtt: %llu messages kept from before are sent once connected",
 		         (unsigned long long)held.messages);
@@ -289,6 +356,10 @@ int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 	r = sd_event_add_post(event, &mqtt->commit_source, mqtt_on_post, mqtt);
 	if (r < 0)
 		goto fail;
+	r = sd_event_add_time(event, &mqtt->retry_source, CLOCK_MONOTONIC, 0, 0, mqtt_on_retry, mqtt);
+	if (r < 0)
+		goto fail;
+	sd_event_source_set_enabled(mqtt->retry_source, SD_EVENT_OFF);
 
 	r = mqtt_read_password(config, &password);
 	if (r < 0)
@@ -390,8 +461,19 @@ int mqtt_publish(struct mqtt *mqtt, const char *topic, const char *payload, int 
 	mqtt_watch_drops(mqtt, dropped_before);
 	mqtt->dirty = true;
 	mqtt->turn_kept++;
-	mqtt_pump(mqtt);
+	mqtt->appended = id;
 	return 0;
+}
+
+uint64_t mqtt_sequence(const struct mqtt *mqtt)
+{
+	return mqtt_outbox_sequence(mqtt->outbox);
+}
+
+void mqtt_set_sequence(struct mqtt *mqtt, uint64_t sequence)
+{
+	mqtt_outbox_set_sequence(mqtt->outbox, sequence);
+	mqtt->dirty = true;
 }
 
 int mqtt_publish_now(struct mqtt *mqtt, const char *topic, const char *payload, int qos, bool retained)
@@ -458,6 +540,7 @@ void mqtt_free(struct mqtt *mqtt)
 	mqtt_link_free(mqtt->link);
 	mqtt_bridge_free(mqtt->bridge);
 	sd_event_source_disable_unref(mqtt->commit_source);
+	sd_event_source_disable_unref(mqtt->retry_source);
 	mqtt_outbox_close(mqtt->outbox);
 	free(mqtt);
 }

@@ -5,8 +5,9 @@
  *  - mqtt_link.c: the connection, a state machine with failover across
  *    the broker URIs and backoff with jitter;
  *  - mqtt_outbox.c: the durable buffer, on disk in state_dir.
- * This file joins them: mqtt_publish() keeps a message in the outbox, and
- * while the link is up the oldest messages are handed to Paho, at most
+ * This file joins them: mqtt_publish() keeps a message in the outbox; once
+ * per turn of the loop what was kept is committed, and while the link is
+ * up the oldest committed messages are handed to Paho, at most
  * MQTT_IN_FLIGHT_MAX at a time, each removed from the outbox when the
  * broker has acknowledged it.  After a reconnect, or a restart, whatever
  * the outbox still holds is sent again, oldest first: at least once, in
@@ -37,8 +38,12 @@ struct mqtt;
 struct mqtt_events {
 	/* Connected (first time or again): publish the retained status. */
 	void (*connected)(void *userdata);
-	/* Messages were acknowledged: pending went down. */
+	/* Messages were acknowledged: pending went down.  Once per turn of
+	 * the loop, however many answers came in it. */
 	void (*progress)(void *userdata);
+	/* What was kept up to now, and sequence with it (mqtt_set_sequence),
+	 * is durable; nothing kept since is with Paho yet.  NULL: nobody asks. */
+	void (*committed)(void *userdata, uint64_t sequence);
 	void *userdata;
 };
 
@@ -74,6 +79,14 @@ int mqtt_start(struct mqtt *mqtt);
  * outbox's byte bound; another negative errno when the disk refused it
  * (counted in unsaved).  Either way the caller need not keep it. */
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const char *payload, int qos, bool retained);
+
+/* The last reading sequence number used, as the outbox had it at start,
+ * and the one to record with the messages kept in this turn of the loop:
+ * a reading's number and its message are durable together, in one
+ * transaction per turn, before either reaches the broker, so a crash
+ * neither skips a number a subscriber saw nor uses one again. */
+uint64_t mqtt_sequence(const struct mqtt *mqtt);
+void mqtt_set_sequence(struct mqtt *mqtt, uint64_t sequence);
 
 /* Hand a message to Paho now, past the outbox (the retained status after
  * a connect, which must not wait behind a backlog, and is sent again on

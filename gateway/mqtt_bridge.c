@@ -34,6 +34,10 @@ struct mqtt_bridge {
 	/* under the mutex: posted and not yet taken, in order */
 	struct posted *queue;
 	size_t queue_count, queue_capacity;
+	/* the loop's: the queue taken last time, emptied, to swap in next
+	 * time, so that a steady flow allocates nothing */
+	struct posted *spare;
+	size_t spare_capacity;
 	bool queue_failed;               /* out of memory on a Paho thread: see post() */
 };
 
@@ -55,8 +59,14 @@ static void post(struct mqtt_bridge *bridge, const struct bridge_event *event, s
 		bridge->queue = grown;
 		bridge->queue_capacity = capacity;
 	}
+	/* One wake-up per batch: a queue that was not empty has one on its
+	 * way already (the loop reads the eventfd before it takes the queue,
+	 * so none is lost). */
+	bool wake = bridge->queue_count == 0;
 	bridge->queue[bridge->queue_count++] = (struct posted){ *event, ticket };
 	pthread_mutex_unlock(&bridge->mutex);
+	if (!wake)
+		return;
 	uint64_t one = 1;
 	/* EAGAIN only when the counter is saturated: the loop is awake anyway. */
 	(void)!write(bridge->fd, &one, sizeof(one));
@@ -183,19 +193,23 @@ static int on_wakeup(sd_event_source *source, int fd, uint32_t revents, void *us
 	 * mutex only for a swap, never for the handler. */
 	pthread_mutex_lock(&bridge->mutex);
 	struct posted *taken = bridge->queue;
-	size_t count = bridge->queue_count;
+	size_t count = bridge->queue_count, capacity = bridge->queue_capacity;
 	bool failed = bridge->queue_failed;
-	bridge->queue = NULL;
-	bridge->queue_count = bridge->queue_capacity = 0;
+	bridge->queue = bridge->spare;
+	bridge->queue_capacity = bridge->spare_capacity;
+	bridge->queue_count = 0;
 	bridge->queue_failed = false;
 	pthread_mutex_unlock(&bridge->mutex);
+	bridge->spare = NULL;
+	bridge->spare_capacity = 0;
 
 	for (size_t i = 0; i < count; i++) {
 		bridge->handler(bridge->userdata, &taken[i].event);
 		if (taken[i].ticket)
 			ticket_unlink(bridge, taken[i].ticket);
 	}
-	free(taken);
+	bridge->spare = taken;
+	bridge->spare_capacity = capacity;
 	if (failed) {
 		/* An answer was lost for want of memory: the connection's
 		 * state can no longer be trusted, so it is treated as lost. */
@@ -246,6 +260,7 @@ void mqtt_bridge_free(struct mqtt_bridge *bridge)
 	while (bridge->tickets)
 		ticket_unlink(bridge, bridge->tickets);
 	free(bridge->queue);
+	free(bridge->spare);
 	pthread_mutex_destroy(&bridge->mutex);
 	free(bridge);
 }

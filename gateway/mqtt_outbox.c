@@ -67,6 +67,21 @@ out:
 	return result;
 }
 
+int outbox_read_sequence(struct mqtt_outbox *outbox)
+{
+	sqlite3_stmt *statement = outbox->select_sequence;
+	int result = 0;
+	int code = sqlite3_step(statement);
+	if (code == SQLITE_ROW) {
+		int64_t value = sqlite3_column_int64(statement, 0);
+		outbox->sequence = outbox->sequence_next = value > 0 ? (uint64_t)value : 0;
+	} else if (code != SQLITE_DONE) {
+		result = outbox_errno(sqlite3_errcode(outbox->database));
+	}
+	sqlite3_reset(statement);
+	return result;
+}
+
 /* After a failed write: when SQLite had to cancel the whole transaction
  * (it does for some errors, and always for a failed COMMIT), what was
  * written since the last commit is gone, and the totals are read anew. */
@@ -79,7 +94,8 @@ static void outbox_after_failure(struct mqtt_outbox *outbox, const char *what)
 		log_warning("mqtt outbox %s: %s failed and the totals cannot be read again: %s", outbox->path, what,
 		            sqlite3_errmsg(outbox->database));
 	else if (outbox->counters.messages != before)
-		log_warning("mqtt outbox %s: %s failed; what was written since the last commit is undone (%llu messages now, "
+		/* The owner says what it lost, once per episode. */
+		log_debug("mqtt outbox %s: %s failed; what was written since the last commit is undone (%llu messages now, "
 		            "%llu before)", outbox->path, what, (unsigned long long)outbox->counters.messages,
 		            (unsigned long long)before);
 }
@@ -359,23 +375,55 @@ fail:
 	return result;
 }
 
+uint64_t mqtt_outbox_sequence(const struct mqtt_outbox *outbox)
+{
+	return outbox->sequence;
+}
+
+void mqtt_outbox_set_sequence(struct mqtt_outbox *outbox, uint64_t sequence)
+{
+	outbox->sequence_next = sequence;
+}
+
+bool mqtt_outbox_pending(const struct mqtt_outbox *outbox)
+{
+	return outbox->sequence_next != outbox->sequence || !sqlite3_get_autocommit(outbox->database);
+}
+
 int mqtt_outbox_commit(struct mqtt_outbox *outbox)
 {
+	int result;
+	bool sequence = outbox->sequence_next != outbox->sequence;
+	if (sequence) {
+		/* One statement per commit, not one per reading. */
+		result = outbox_begin(outbox);
+		if (result == 0) {
+			sqlite3_bind_int64(outbox->update_sequence, 1, (int64_t)outbox->sequence_next);
+			result = outbox_run(outbox->update_sequence);
+		}
+		if (result < 0)
+			goto fail;
+	}
 	if (sqlite3_get_autocommit(outbox->database))
 		return 0;
-	int result = outbox_run(outbox->commit);
-	if (result < 0) {
-		/* SQLite rolls back after a failed COMMIT; should the
-		 * transaction still be open, end it here so that the next
-		 * append starts a clean one. */
-		if (!sqlite3_get_autocommit(outbox->database))
-			outbox_run(outbox->rollback);
-		outbox_after_failure(outbox, "a commit");
-	}
+	result = outbox_run(outbox->commit);
+	if (result == 0 && sequence)
+		outbox->sequence = outbox->sequence_next;
+	if (result == 0)
+		return 0;
+fail:
+	/* SQLite rolls back after a failed COMMIT; should the transaction
+	 * still be open, end it here so that the next append starts a clean
+	 * one. */
+	if (!sqlite3_get_autocommit(outbox->database))
+		outbox_run(outbox->rollback);
+	outbox_after_failure(outbox, "a commit");
 	return result;
 }
 
 struct outbox_counters mqtt_outbox_counters(const struct mqtt_outbox *outbox)
 {
-	return outbox->counters;
+	struct outbox_counters counters = outbox->counters;
+	counters.last_id = outbox->last_id;
+	return counters;
 }

@@ -4,7 +4,8 @@
  * power cut loses nothing the buffer's bounds allow.
  *
  * An SQLite database of its own (not the state database), one row per
- * message, numbered in the order accepted.  The loop appends, reads the
+ * message, numbered in the order accepted, and the last reading sequence
+ * number used (table meta).  The loop appends, reads the
  * oldest rows after a given number to hand them to Paho, and removes a row
  * when the broker acknowledged it.  Writes are gathered into one
  * transaction until mqtt_outbox_commit(), which the owner calls once per
@@ -43,6 +44,7 @@ struct outbox_counters {
 	uint64_t appended;       /* since open */
 	uint64_t dropped;        /* oldest dropped to stay within the bounds, since open */
 	int64_t dropped_max_id;  /* the highest number dropped so far, 0 when none */
+	int64_t last_id;         /* the highest number handed out (by this run or held from before) */
 	uint64_t set_aside;      /* broken databases renamed aside at open */
 };
 
@@ -68,6 +70,16 @@ void outbox_message_clear(struct outbox_message *message);
 /* The broker has the message: forget it.  Removing a number that is not
  * there (dropped meanwhile) is not an error. */
 int mqtt_outbox_remove(struct mqtt_outbox *outbox, int64_t id);
+
+/* The last reading sequence number used, as the file had it at open (0
+ * for a new file), and the one the next commit records with the messages
+ * written in its transaction: a number and the message that carries it
+ * are durable together or not at all. */
+uint64_t mqtt_outbox_sequence(const struct mqtt_outbox *outbox);
+void mqtt_outbox_set_sequence(struct mqtt_outbox *outbox, uint64_t sequence);
+
+/* Whether mqtt_outbox_commit() has anything to write. */
+bool mqtt_outbox_pending(const struct mqtt_outbox *outbox);
 
 /* Make the writes since the last commit durable.  0 or a negative errno. */
 int mqtt_outbox_commit(struct mqtt_outbox *outbox);

@@ -20,7 +20,12 @@
  * of another tryggd table layout) is recognised as not ours before a
  * single row of it is trusted.  "tryg" in ASCII. */
 #define OUTBOX_APPLICATION_ID 0x74727967
-#define OUTBOX_SCHEMA_VERSION 1
+/* 2 added table meta (the reading sequence number); a file of version 1
+ * is brought up to 2 in place. */
+#define OUTBOX_SCHEMA_VERSION 2
+#define OUTBOX_META \
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);" \
+	"INSERT INTO meta (key, value) VALUES ('sequence', 0);"
 #define OUTBOX_QUOTE(x) #x
 #define OUTBOX_TEXT(x) OUTBOX_QUOTE(x)
 
@@ -29,7 +34,7 @@ static void outbox_finalize(struct mqtt_outbox *outbox)
 	sqlite3_stmt **statements[] = {
 		&outbox->begin, &outbox->commit, &outbox->rollback, &outbox->savepoint, &outbox->release,
 		&outbox->rollback_to_savepoint, &outbox->insert, &outbox->select_next, &outbox->remove_row,
-		&outbox->drop_oldest, &outbox->select_totals,
+		&outbox->drop_oldest, &outbox->select_totals, &outbox->select_sequence, &outbox->update_sequence,
 	};
 	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
 		sqlite3_finalize(*statements[i]);
@@ -105,6 +110,8 @@ static int outbox_prepare(struct mqtt_outbox *outbox)
 		{ &outbox->remove_row, "DELETE FROM outbox WHERE id = ? RETURNING bytes" },
 		{ &outbox->drop_oldest, "DELETE FROM outbox WHERE id = (SELECT min(id) FROM outbox) RETURNING bytes, id" },
 		{ &outbox->select_totals, "SELECT count(*), coalesce(sum(bytes), 0), coalesce(max(id), 0) FROM outbox" },
+		{ &outbox->select_sequence, "SELECT value FROM meta WHERE key = 'sequence'" },
+		{ &outbox->update_sequence, "UPDATE meta SET value = ? WHERE key = 'sequence'" },
 	};
 	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++)
 		if (sqlite3_prepare_v2(outbox->database, statements[i].sql, -1, statements[i].statement, NULL) != SQLITE_OK)
@@ -136,7 +143,8 @@ int outbox_connect(struct mqtt_outbox *outbox, char *why, size_t why_size)
 		goto fail;
 	}
 	bool fresh = application_id == 0 && schema_version == 0 && tables == 0;
-	if (!fresh && (application_id != OUTBOX_APPLICATION_ID || schema_version != OUTBOX_SCHEMA_VERSION)) {
+	if (!fresh && (application_id != OUTBOX_APPLICATION_ID || schema_version < 1 ||
+	               schema_version > OUTBOX_SCHEMA_VERSION)) {
 		snprintf(why, why_size, "not an outbox (application_id %#llx, user_version %lld, %lld tables)",
 		         (unsigned long long)application_id, (long long)schema_version, (long long)tables);
 		goto fail;
@@ -160,6 +168,7 @@ int outbox_connect(struct mqtt_outbox *outbox, char *why, size_t why_size)
 			"BEGIN;"
 			"CREATE TABLE outbox (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL,"
 			" qos INTEGER NOT NULL, retained INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+			OUTBOX_META
 			"PRAGMA application_id = " OUTBOX_TEXT(OUTBOX_APPLICATION_ID) ";"
 			"PRAGMA user_version = " OUTBOX_TEXT(OUTBOX_SCHEMA_VERSION) ";"
 			"COMMIT;";
@@ -170,7 +179,17 @@ int outbox_connect(struct mqtt_outbox *outbox, char *why, size_t why_size)
 			goto fail;
 		}
 	}
-	if (outbox_prepare(outbox) < 0 || outbox_read_totals(outbox) < 0) {
+	if (!fresh && schema_version == 1) {
+		static const char upgrade[] =
+			"BEGIN;" OUTBOX_META "PRAGMA user_version = " OUTBOX_TEXT(OUTBOX_SCHEMA_VERSION) ";COMMIT;";
+		if (sqlite3_exec(outbox->database, upgrade, NULL, NULL, &message) != SQLITE_OK) {
+			snprintf(why, why_size, "cannot add the table meta: %s",
+			         message ? message : sqlite3_errmsg(outbox->database));
+			sqlite3_free(message);
+			goto fail;
+		}
+	}
+	if (outbox_prepare(outbox) < 0 || outbox_read_totals(outbox) < 0 || outbox_read_sequence(outbox) < 0) {
 		snprintf(why, why_size, "cannot read the rows: %s", sqlite3_errmsg(outbox->database));
 		goto fail;
 	}

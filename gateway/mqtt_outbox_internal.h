@@ -37,16 +37,22 @@ struct mqtt_outbox {
 	 * a failed commit rolls rows back: the owner's cursor (after_id) may
 	 * already be past a number that SQLite would hand out again. */
 	int64_t last_id;
+	/* The last reading sequence number used, as the file has it, and
+	 * the one to write with the next commit (in the same transaction as
+	 * the messages that carry it). */
+	uint64_t sequence, sequence_next;
 	int system_error;                /* errno of the last failed connect, for the caller */
 	struct outbox_counters counters;
 	sqlite3_stmt *begin, *commit, *rollback;
 	sqlite3_stmt *savepoint, *release, *rollback_to_savepoint;
 	sqlite3_stmt *insert, *select_next, *remove_row, *drop_oldest, *select_totals;
+	sqlite3_stmt *select_sequence, *update_sequence;
 };
 
 /* mqtt_outbox.c */
 int outbox_errno(int code);
 int outbox_read_totals(struct mqtt_outbox *outbox);
+int outbox_read_sequence(struct mqtt_outbox *outbox);
 
 /* mqtt_outbox_file.c */
 int outbox_connect(struct mqtt_outbox *outbox, char *why, size_t why_size);

@@ -105,7 +105,7 @@ int state_open(const char *state_dir, struct state **out, char *err, size_t err_
 	 * that cannot share memory between processes keeps the rollback
 	 * journal, and then every number costs a journal file of its own. */
 	if (!state_in_wal_mode(state->database))
-		log_warning("state: %s is not in WAL mode; recording each reading's sequence number will be slow", path);
+		log_warning("state: %s is not in WAL mode; every write (the spool, the sequence number) will be slow", path);
 	/* One statement, prepared once: recording a number is one small
 	 * commit, one page appended to the WAL. */
 	if (sqlite3_prepare_v2(state->database, "UPDATE meta SET value = ? WHERE key = 'sequence'", -1,

@@ -17,14 +17,17 @@ void state_close(struct state *state);
 
 sqlite3 *state_database(struct state *state);
 
-/* The last reading sequence number used (0 when none yet). */
+/* The reading sequence number as last recorded here (0 when none yet).
+ * The MQTT outbox holds the number with its messages (mqtt.h); this one is
+ * the floor a start goes on from should the outbox be set aside, and the
+ * only one an older version kept. */
 int state_sequence_load(struct state *state, uint64_t *seq);
-/* Record seq as used, before the message carrying it leaves, so a restart
- * never reuses a number: one commit of one prepared statement (in WAL
- * mode, one page appended to the log).  0 once committed; otherwise a
- * negative errno (-ENOSPC: the disk is full; -EROFS, -EBUSY, -EIO), with
- * SQLite's reason in state_error(), and nothing recorded: the caller must
- * not use seq. */
+/* Record seq: once per turn of the loop, after the outbox committed it and
+ * before its messages reach the broker.  One commit of one prepared
+ * statement (in WAL mode, one page appended to the log).  0 once
+ * committed; otherwise a negative errno (-ENOSPC: the disk is full;
+ * -EROFS, -EBUSY, -EIO), with SQLite's reason in state_error(), and
+ * nothing recorded. */
 int state_sequence_store(struct state *state, uint64_t seq);
 /* Why the last state_sequence_store() failed ("" after a success); owned
  * by state, valid until the next call. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A state_dir on a full file system: a sequence number that cannot be
-recorded is never sent, and never used twice.
+"""A state_dir on a full file system: a message that cannot be kept is
+never sent, its sequence number goes to the next reading, and no number is
+used twice.
 
     test_full_state_dir.py TRYGGD SOURCE_DIR SERVERS_DIR
 
@@ -9,19 +10,20 @@ the end; this needs root, and without it the test says SKIP and passes).
 A file fills the tmpfs so that tryggd's database can grow only a little.
 
   1. The disk fills up during the run and stays full to its end: the first
-     readings are published, then recording `seq` fails; the log has one
-     warning for the whole episode, not one per reading, and says at the stop
-     how many readings were not published.
+     readings are published, then the MQTT buffer (mqtt-buffer.db, which
+     holds each message with its reading's sequence number) cannot keep
+     them; the log has one warning for the whole episode, not one per
+     message, and says at the stop how many could not be kept.
   2. Space is freed and tryggd restarted on the same state_dir; part way
      through the run the disk is filled again, then freed again while tryggd
-     runs: one warning when recording starts failing, one info line when it
-     works again, with how many readings were not published meanwhile.
+     runs: one warning when keeping starts failing, one info line when it
+     works again, with how many could not be kept meanwhile.
 
 Across both runs, as an independent subscriber sees them: seq starts at 1
-and rises by exactly 1 from one reading message to the next, so no number
-published before the restart is published again after it, and the readings
-that could not be recorded left no gap.  (No [influx]: the spool's own
-behaviour on a full disk is not what this test is about.)
+and rises by 1 from one reading message to the next, so no number published
+before the restart is published again after it; a gap is allowed only where
+tryggd counted a kept message as lost to the disk.  (No [influx]: the
+spool's own behaviour on a full disk is not what this test is about.)
 
 Exit 0 when all hold, 1 with the list of what did not.
 """
@@ -41,16 +43,25 @@ import capture
 from capture import Problems, load_servers, read_messages, start_subscriber, stop_process, wait_for_marker
 
 TMPFS_SIZE = "16m"
-# Room left for the database when run 1 starts: its tables and the first
-# few dozen readings (each commit adds one 4 KiB page to the WAL).
-ROOM_AT_START = 192 * 1024
+# Room left for the databases when run 1 starts: their tables and the
+# first turns of readings (at speed 0 a turn of the loop keeps up to about
+# a thousand messages, committed together).
+ROOM_AT_START = 512 * 1024
 RUN_1 = ("2026-11-02T07:00:00Z", "2026-11-02T07:20:00Z", 0)     # as fast as it goes
 RUN_2 = ("2026-11-02T07:20:00Z", "2026-11-02T07:40:00Z", 120)   # 10 s of real time
 RUN_2_START = "2026-11-02T07:20:00"
 
-WARNING = re.compile(r"warning: cannot record the reading sequence number (\d+)")
-RECOVERED = re.compile(r"the reading sequence number can be recorded again: (\d+) readings were not published")
-AT_STOP = re.compile(r"(\d+) readings were not published because their sequence number could not be recorded")
+# The two ways the disk shows in the log, each said once per episode: a
+# message the buffer cannot take (an append refused), and a turn's commit
+# refused (what it kept is lost, counted).
+WARNING = re.compile(r"warning: mqtt: cannot keep a message for |error: mqtt: cannot write the buffer to disk")
+RECOVERED = re.compile(r"messages can be kept for the broker again; (\d+) could not be meanwhile|"
+                       r"the buffer can be written to disk again; (\d+) messages were lost meanwhile")
+UNKEPT_AT_STOP = re.compile(r"(\d+) messages could not be kept for the broker")
+LOST_AT_STOP = re.compile(r"stopped: .* (\d+) lost to the disk")
+# The state database's copy of the number (the floor after a broken
+# buffer) fails on the same full disk: at most once per episode.
+FLOOR = re.compile(r"cannot record the reading sequence number \d+ in .* too")
 
 
 def write_config(path, state_dir, source, info, gateway_id, prefix, run):
@@ -110,29 +121,34 @@ def wait_for_line(path, pattern, proc, timeout_s):
 def check_log(path, problems, run, recovered):
     lines = log_lines(path)
     warnings = [line for line in lines if WARNING.search(line)]
-    about_seq = [line for line in lines if "sequence number" in line]
+    floor = [line for line in lines if FLOOR.search(line)]
     recoveries = [RECOVERED.search(line) for line in lines if RECOVERED.search(line)]
-    at_stop = [AT_STOP.search(line) for line in lines if AT_STOP.search(line)]
-    problems.expect(len(warnings) == 1, f"run {run}: exactly one warning for the episode ({len(warnings)})",
-                    "\n".join(warnings[:3]))
-    problems.expect(len(about_seq) == 2 + (1 if recovered else 0),
-                    f"run {run}: {len(about_seq)} lines about the sequence number in all, not one per reading",
-                    "\n".join(about_seq[:5]))
-    not_sent = int(at_stop[0].group(1)) if len(at_stop) == 1 else 0
-    problems.expect(not_sent > 0, f"run {run}: the stop says how many readings were not published ({not_sent})")
+    unkept = [int(m.group(1)) for m in map(UNKEPT_AT_STOP.search, lines) if m]
+    lost = [int(m.group(1)) for m in map(LOST_AT_STOP.search, lines) if m]
+    problems.expect(1 <= len(warnings) <= 2, f"run {run}: one line per kind of refusal for the episode, "
+                    f"not one per message ({len(warnings)})", "\n".join(warnings[:5]))
+    problems.expect(len(floor) <= 1, f"run {run}: at most one line about the state database's copy of seq "
+                    f"({len(floor)})", "\n".join(floor[:3]))
+    not_sent = sum(unkept) + sum(lost)
+    # Run 1 may lose nothing: its whole run can fit in the room left, and
+    # then only the broker's answers cannot be recorded (sent again).
+    problems.expect(len(lost) == 1 and (not_sent > 0 or not recovered),
+                    f"run {run}: the stop says how many messages could not be kept or were lost ({not_sent})")
     if recovered:
-        problems.expect(len(recoveries) == 1, f"run {run}: one info line when recording works again")
-        if recoveries:
-            count = int(recoveries[0].group(1))
-            problems.expect(0 < count == not_sent,
-                            f"run {run}: it counts the readings not published meanwhile ({count})",
-                            f"{count} there, {not_sent} at the stop")
-        problems.expect(not any("still could not" in line for line in lines),
+        counts = [int(m.group(1) or m.group(2)) for m in recoveries]
+        problems.expect(1 <= len(recoveries) <= len(warnings),
+                        f"run {run}: one info line per refusal when the disk takes writes again ({len(recoveries)})")
+        problems.expect(0 < sum(counts) == not_sent,
+                        f"run {run}: they count what could not be kept or was lost meanwhile ({sum(counts)})",
+                        f"{counts} there, {not_sent} at the stop")
+        problems.expect(not any("still refused" in line for line in lines),
                         f"run {run}: the stop does not say it still fails")
     else:
-        problems.expect(not recoveries, f"run {run}: no recovery while the disk stays full")
-        problems.expect(any("still could not at the stop" in line for line in lines),
-                        f"run {run}: the stop says recording still failed")
+        # A nearly full disk takes a small commit now and then (the
+        # broker's answers), so a recovery may be said; never more often
+        # than a refusal.
+        problems.expect(len(recoveries) <= len(warnings), f"run {run}: no more recoveries said than refusals",
+                        "\n".join(m.group(0) for m in recoveries[:3]))
     return not_sent
 
 
@@ -144,14 +160,18 @@ def run_tryggd(tryggd, config, log_path):
     return proc
 
 
-def finish(proc, problems, run):
+def finish(proc, problems, run, may_keep=False):
+    """may_keep: the disk is still full at the end, so the broker's answers
+    cannot be recorded, and tryggd may stop with messages kept for the next
+    run (EX_TEMPFAIL, 75) once drain_timeout is over."""
     try:
         status = proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
         status = None
-    problems.expect(status == 0, f"run {run} exits 0", f"status {status}")
+    allowed = (0, 75) if may_keep else (0,)
+    problems.expect(status in allowed, f"run {run} exits {' or '.join(map(str, allowed))}", f"status {status}")
 
 
 def runs(servers, info, tryggd, source, work, mount_point, problems):
@@ -169,7 +189,7 @@ def runs(servers, info, tryggd, source, work, mount_point, problems):
         write_config(config, state_dir, source, info, gateway_id, prefix, RUN_1)
         proc = run_tryggd(tryggd, config, os.path.join(work, "run-1.log"))
         try:
-            finish(proc, problems, 1)
+            finish(proc, problems, 1, may_keep=True)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -186,11 +206,11 @@ def runs(servers, info, tryggd, source, work, mount_point, problems):
             time.sleep(1.5)
             fill(filler, 0)
             failing = wait_for_line(log_path, WARNING, proc, 6)
-            problems.expect(failing and proc.poll() is None, "run 2: recording fails once the disk is full")
+            problems.expect(failing and proc.poll() is None, "run 2: keeping fails once the disk is full")
             time.sleep(1.5)
             os.unlink(filler)
             recovered = wait_for_line(log_path, RECOVERED, proc, 6)
-            problems.expect(recovered, "run 2: recording works again once space is freed")
+            problems.expect(recovered, "run 2: keeping works again once space is freed")
             finish(proc, problems, 2)
         finally:
             if proc.poll() is None:
@@ -264,7 +284,7 @@ def main(argv):
             time.sleep(1)
             if subprocess.run(["umount", mount_point], capture_output=True).returncode != 0:
                 subprocess.run(["umount", "-l", mount_point])
-    return problems.verdict(work, "a sequence number that cannot be recorded is not sent, and none is used twice")
+    return problems.verdict(work, "a message that cannot be kept is not sent, and no sequence number is used twice")
 
 
 if __name__ == "__main__":

@@ -629,7 +629,8 @@ static void test_close_commits(void **state)
 
 /* In a child: opens, appends committed messages "c0".."c(N-1)" and then
  * uncommitted ones "u0".., and _exit()s without closing, as a SIGKILL
- * would leave it.  Exits 0 when all went as asked. */
+ * would leave it.  Each message moves the sequence number on by one, as
+ * a reading does.  Exits 0 when all went as asked. */
 static void crash_after(struct fixture *fixture, int committed, int uncommitted)
 {
 	fflush(NULL);
@@ -640,10 +641,12 @@ static void crash_after(struct fixture *fixture, int committed, int uncommitted)
 		char payload[16];
 		if (mqtt_outbox_open(fixture->path, LARGE, 100 * (uint64_t)LARGE, &outbox) < 0)
 			_exit(10);
+		uint64_t sequence = mqtt_outbox_sequence(outbox);
 		for (int i = 0; i < committed; i++) {
 			snprintf(payload, sizeof(payload), "c%d", i);
 			if (mqtt_outbox_append(outbox, "crash", payload, strlen(payload), 1, false, NULL) < 0)
 				_exit(11);
+			mqtt_outbox_set_sequence(outbox, ++sequence);
 		}
 		if (mqtt_outbox_commit(outbox) < 0)
 			_exit(12);
@@ -651,6 +654,7 @@ static void crash_after(struct fixture *fixture, int committed, int uncommitted)
 			snprintf(payload, sizeof(payload), "u%d", i);
 			if (mqtt_outbox_append(outbox, "crash", payload, strlen(payload), 1, false, NULL) < 0)
 				_exit(13);
+			mqtt_outbox_set_sequence(outbox, ++sequence);
 		}
 		_exit(0);
 	}
@@ -1008,8 +1012,8 @@ static void test_other_schema(void **state)
 
 	/* Ours, from a later version. */
 	make_outbox(fixture, 2, 10);
-	write_database(fixture->path, "PRAGMA user_version = 2;");
-	expect_set_aside(fixture, "user_version 2", aside, sizeof(aside));
+	write_database(fixture->path, "PRAGMA user_version = 3;");
+	expect_set_aside(fixture, "user_version 3", aside, sizeof(aside));
 	assert_int_equal(count_rows(aside, "outbox"), 2);
 	assert_int_equal(unlink(aside), 0);
 	assert_int_equal(unlink(fixture->path), 0);
@@ -1173,18 +1177,23 @@ static void test_full_disk_at_commit(void **state)
 
 	struct mqtt_outbox *outbox = open_outbox(fixture, 100, LARGE);
 	int64_t a = append_text(outbox, "t", "kept");
+	mqtt_outbox_set_sequence(outbox, 1);
 	assert_int_equal(mqtt_outbox_commit(outbox), 0);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 1);
 
 	/* A turn the disk refuses at its commit: SQLite takes all of it
-	 * back, the removal too, and the totals follow. */
+	 * back, the removal and the sequence number too, and the totals
+	 * follow. */
 	int64_t b = append_text(outbox, "t", "lost1");
 	append_text(outbox, "t", "lost2");
+	mqtt_outbox_set_sequence(outbox, 3);
 	assert_int_equal(mqtt_outbox_remove(outbox, a), 0);
 	expect_counters(outbox, 2, 12, 3, 0, 0);
 	fixture->disk.full = true;
 	assert_int_equal(mqtt_outbox_commit(outbox), -ENOSPC);
 	assert_true(fixture->disk.refused > 0);
 	fixture->disk.full = false;
+	assert_int_equal(mqtt_outbox_sequence(outbox), 1);
 	expect_counters(outbox, 1, 5, 3, 0, 0);
 	expect_next(outbox, 0, a, "t", "kept");
 	expect_none_after(outbox, a);
@@ -1193,14 +1202,68 @@ static void test_full_disk_at_commit(void **state)
 	 * the lost turn. */
 	int64_t c = append_text(outbox, "t", "later");
 	assert_true(c > b + 1);
+	mqtt_outbox_set_sequence(outbox, 4);
 	assert_int_equal(mqtt_outbox_commit(outbox), 0);
 	mqtt_outbox_close(outbox);
 
 	outbox = open_outbox(fixture, 100, LARGE);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 4);
 	expect_counters(outbox, 2, 11, 0, 0, 0);
 	expect_next(outbox, 0, a, "t", "kept");
 	expect_next(outbox, a, c, "t", "later");
 	expect_none_after(outbox, c);
+	mqtt_outbox_close(outbox);
+}
+
+/* The reading sequence number is durable with the commit that carries it,
+ * and only then: one set but not committed (a crash) is not there after. */
+static void test_sequence_with_its_messages(void **state)
+{
+	struct fixture *fixture = *state;
+	struct mqtt_outbox *outbox = open_outbox(fixture, 100, LARGE);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 0);
+	append_text(outbox, "r", "seq 1");
+	append_text(outbox, "r", "seq 2");
+	mqtt_outbox_set_sequence(outbox, 2);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 0);
+	assert_int_equal(mqtt_outbox_commit(outbox), 0);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 2);
+	/* A commit with nothing but the number writes it too. */
+	mqtt_outbox_set_sequence(outbox, 5);
+	assert_int_equal(mqtt_outbox_commit(outbox), 0);
+	mqtt_outbox_close(outbox);
+
+	outbox = open_outbox(fixture, 100, LARGE);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 5);
+	mqtt_outbox_close(outbox);
+
+	/* A crash after a commit of 3 (numbers 6..8) with 2 more kept and
+	 * numbered (9, 10) but not committed: neither those messages nor
+	 * their numbers are there after. */
+	crash_after(fixture, 3, 2);
+	outbox = open_outbox(fixture, 100, LARGE);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 8);
+	expect_counters(outbox, 5, 2 * (1 + 5) + 3 * (5 + 2), 0, 0, 0);
+	mqtt_outbox_close(outbox);
+}
+
+/* A file of the first layout (no table meta) is brought up to date in
+ * place, its messages kept, the sequence number starting from 0 (the
+ * state database has it from before). */
+static void test_upgrade_from_version_1(void **state)
+{
+	struct fixture *fixture = *state;
+	make_outbox(fixture, 3, 10);
+	write_database(fixture->path, "DROP TABLE meta; PRAGMA user_version = 1;");
+	struct mqtt_outbox *outbox = open_outbox(fixture, 100, LARGE);
+	expect_counters(outbox, 3, 3 * (6 + 10), 0, 0, 0);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 0);
+	mqtt_outbox_set_sequence(outbox, 7);
+	assert_int_equal(mqtt_outbox_commit(outbox), 0);
+	mqtt_outbox_close(outbox);
+	assert_int_equal(count_rows(fixture->path, "outbox"), 3);
+	outbox = open_outbox(fixture, 100, LARGE);
+	assert_int_equal(mqtt_outbox_sequence(outbox), 7);
 	mqtt_outbox_close(outbox);
 }
 
@@ -1225,6 +1288,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unwritable_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk_at_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk_at_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sequence_with_its_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
