@@ -426,6 +426,91 @@ static void test_add_and_cancel_many(void **unused)
 	simulation_free(simulation);
 }
 
+/* A thousand timers with due times and priorities in no order: each
+ * instant runs its timers by priority, then in the order added, and a
+ * timer that comes again keeps its place among equals.  A closed gate
+ * part way (backpressure within a batch of instants) stops the clock
+ * where it is. */
+struct ranked {
+	struct order *order;
+	int id;
+	int priority;
+	int64_t step_ms;
+	int64_t *log_at;
+	int *log_id;
+	size_t *log_count;
+	struct simulation *simulation;
+};
+
+static int64_t ranked_fire(void *userdata, int64_t now_ms)
+{
+	struct ranked *ranked = userdata;
+	if (*ranked->log_count < 8192) {
+		ranked->log_at[*ranked->log_count] = now_ms;
+		ranked->log_id[*ranked->log_count] = ranked->id;
+		(*ranked->log_count)++;
+	}
+	/* The gate closes once, at 5 s: no later instant may run until the
+	 * kick. */
+	if (now_ms == 5 * S && ranked->id == 0)
+		ranked->simulation->open = false;
+	return now_ms + ranked->step_ms;
+}
+
+static void test_many_timers_in_order(void **unused)
+{
+	(void)unused;
+	enum { COUNT = 1000 };
+	static struct ranked timers[COUNT];
+	static int64_t log_at[8192];
+	static int log_id[8192];
+	size_t log_count = 0;
+	struct simulation simulation = { .open = true };
+	assert_int_equal(sd_event_new(&simulation.event), 0);
+	struct schedule_options options = {
+		.simulated = true, .start_ms = 0, .end_ms = 10 * S, .speed = 0,
+		.ready = simulation_ready, .on_end = simulation_end, .userdata = &simulation,
+	};
+	assert_int_equal(schedule_new(simulation.event, &options, &simulation.schedule), 0);
+	for (int i = 0; i < COUNT; i++) {
+		timers[i] = (struct ranked){
+			.id = i, .priority = (i * 7) % 5, .step_ms = (1 + (i * 13) % 4) * S,
+			.log_at = log_at, .log_id = log_id, .log_count = &log_count, .simulation = &simulation,
+		};
+		assert_int_equal(schedule_add(simulation.schedule, ((i * 31) % 3) * S, timers[i].priority, ranked_fire,
+		                              &timers[i]), 0);
+	}
+	/* Runs to the gate, and stops there. */
+	for (int i = 0; i < 20 && simulation.open; i++)
+		assert_true(sd_event_run(simulation.event, 20 * 1000) >= 0);
+	assert_false(simulation.open);
+	for (int i = 0; i < 5; i++)
+		assert_true(sd_event_run(simulation.event, 5 * 1000) >= 0);
+	assert_int_equal(schedule_now(simulation.schedule), 5 * S);
+	simulation.open = true;
+	schedule_kick(simulation.schedule);
+	assert_int_equal(sd_event_loop(simulation.event), 0);
+	assert_int_equal(simulation.ends, 1);
+
+	/* Every firing a timer should have had, once, at its times. */
+	size_t expected = 0;
+	for (int i = 0; i < COUNT; i++)
+		for (int64_t at = ((i * 31) % 3) * S; at < 10 * S; at += timers[i].step_ms)
+			expected++;
+	assert_int_equal(log_count, expected);
+	for (size_t k = 1; k < log_count; k++) {
+		const struct ranked *a = &timers[log_id[k - 1]], *b = &timers[log_id[k]];
+		assert_true(log_at[k - 1] <= log_at[k]);
+		if (log_at[k - 1] == log_at[k]) {
+			assert_true(a->priority <= b->priority);
+			if (a->priority == b->priority)
+				assert_true(a->id < b->id);
+		}
+	}
+	schedule_free(simulation.schedule);
+	sd_event_unref(simulation.event);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_move_and_revive),
 		cmocka_unit_test(test_cancel_on_the_real_clock),
 		cmocka_unit_test(test_add_and_cancel_many),
+		cmocka_unit_test(test_many_timers_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
