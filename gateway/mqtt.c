@@ -21,6 +21,7 @@ struct mqtt {
 	struct mqtt_outbox *outbox;
 	sd_event_source *commit_source;
 	sd_event_source *retry_source;   /* a commit the disk refused, tried again */
+	sd_event_source *later_source;   /* a commit of nothing but the broker's answers, put off */
 	struct mqtt_events events;
 	int version;
 
@@ -74,7 +75,7 @@ static void response_options(const struct mqtt *mqtt, MQTTAsync_responseOptions 
  * to the in-flight bound, and only those already durable: a message the
  * broker has is never one a crash could undo, nor its sequence number
  * one the next start would use again. */
-static void mqtt_pump(struct mqtt *mqtt)
+static void mqtt_pump_reading(struct mqtt *mqtt)
 {
 	while (mqtt_up(mqtt) && !mqtt->commit_failing && mqtt->in_flight < MQTT_IN_FLIGHT_MAX &&
 	       mqtt->cursor < mqtt->committed) {
@@ -111,6 +112,16 @@ static void mqtt_pump(struct mqtt *mqtt)
 		mqtt->cursor = id;
 		mqtt->in_flight++;
 	}
+}
+
+static void mqtt_pump(struct mqtt *mqtt)
+{
+	if (!mqtt_up(mqtt) || mqtt->commit_failing || mqtt->in_flight >= MQTT_IN_FLIGHT_MAX ||
+	    mqtt->cursor >= mqtt->committed)
+		return;
+	mqtt_outbox_begin_reading(mqtt->outbox);
+	mqtt_pump_reading(mqtt);
+	mqtt_outbox_end_reading(mqtt->outbox);
 }
 
 static void mqtt_on_up(void *userdata, const char *server)
@@ -207,6 +218,7 @@ static void mqtt_commit(struct mqtt *mqtt)
 {
 	uint64_t kept = mqtt->turn_kept;
 	mqtt->turn_kept = 0;
+	sd_event_source_set_enabled(mqtt->later_source, SD_EVENT_OFF);
 	/* Only a commit that writes says the disk takes writes again. */
 	bool writes = mqtt_outbox_pending(mqtt->outbox);
 	int r = mqtt_outbox_commit(mqtt->outbox);
@@ -245,6 +257,25 @@ static void mqtt_commit(struct mqtt *mqtt)
 	sd_event_source_set_enabled(mqtt->retry_source, SD_EVENT_ONESHOT);
 }
 
+/* A turn that kept nothing, only took the broker's answers, is committed
+ * up to this much later, with whatever comes next: a crash then sends
+ * again what was answered in that time (at least once, as always), and a
+ * steady flow of answers costs a commit (a WAL append and SQLite's file
+ * locks) per tenth of a second rather than per turn. */
+#define MQTT_ANSWERS_COMMIT_US (100 * 1000)
+
+static int mqtt_on_later(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct mqtt *mqtt = userdata;
+	(void)source;
+	(void)usec;
+	if (mqtt->dirty) {
+		mqtt->dirty = false;
+		mqtt_commit(mqtt);
+	}
+	return 0;
+}
+
 static int mqtt_on_retry(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	struct mqtt *mqtt = userdata;
@@ -266,7 +297,17 @@ static int mqtt_on_post(sd_event_source *source, void *userdata)
 	 * of a stop) goes the same way: no other source may run after this
 	 * one to bring it here again. */
 	for (int round = 0; round < 2; round++) {
-		if (mqtt->dirty) {
+		if (mqtt->dirty && mqtt->turn_kept == 0 && !mqtt_outbox_sequence_changed(mqtt->outbox) &&
+		    !mqtt->commit_failing) {
+			int enabled = SD_EVENT_OFF;
+			uint64_t now;
+			sd_event_source_get_enabled(mqtt->later_source, &enabled);
+			if (enabled == SD_EVENT_OFF &&
+			    sd_event_now(sd_event_source_get_event(mqtt->later_source), CLOCK_MONOTONIC, &now) >= 0) {
+				sd_event_source_set_time(mqtt->later_source, now + MQTT_ANSWERS_COMMIT_US);
+				sd_event_source_set_enabled(mqtt->later_source, SD_EVENT_ONESHOT);
+			}
+		} else if (mqtt->dirty) {
 			mqtt->dirty = false;
 			mqtt_commit(mqtt);
 		}
@@ -360,6 +401,10 @@ int mqtt_new(sd_event *event, const struct mqtt_setup *setup, struct mqtt **out)
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(mqtt->retry_source, SD_EVENT_OFF);
+	r = sd_event_add_time(event, &mqtt->later_source, CLOCK_MONOTONIC, 0, 0, mqtt_on_later, mqtt);
+	if (r < 0)
+		goto fail;
+	sd_event_source_set_enabled(mqtt->later_source, SD_EVENT_OFF);
 
 	r = mqtt_read_password(config, &password);
 	if (r < 0)
@@ -541,6 +586,7 @@ void mqtt_free(struct mqtt *mqtt)
 	mqtt_bridge_free(mqtt->bridge);
 	sd_event_source_disable_unref(mqtt->commit_source);
 	sd_event_source_disable_unref(mqtt->retry_source);
+	sd_event_source_disable_unref(mqtt->later_source);
 	mqtt_outbox_close(mqtt->outbox);
 	free(mqtt);
 }

@@ -336,6 +336,23 @@ out:
 	return result;
 }
 
+void mqtt_outbox_begin_reading(struct mqtt_outbox *outbox)
+{
+	if (!sqlite3_get_autocommit(outbox->database))
+		return;
+	outbox->reading = outbox_run(outbox->begin) == 0;
+}
+
+void mqtt_outbox_end_reading(struct mqtt_outbox *outbox)
+{
+	if (!outbox->reading)
+		return;
+	outbox->reading = false;
+	/* Nothing was written in it: the commit only lets go of the locks. */
+	if (!sqlite3_get_autocommit(outbox->database) && outbox_run(outbox->commit) < 0)
+		outbox_run(outbox->rollback);
+}
+
 void outbox_message_clear(struct outbox_message *message)
 {
 	if (!message)
@@ -347,28 +364,27 @@ void outbox_message_clear(struct outbox_message *message)
 
 int mqtt_outbox_remove(struct mqtt_outbox *outbox, int64_t id)
 {
-	sqlite3_stmt *statement = outbox->remove_row;
 	uint64_t bytes = 0;
-	bool removed = false;
 	int result = outbox_begin(outbox);
 	if (result < 0)
 		goto fail;
-	sqlite3_bind_int64(statement, 1, id);
-	int code = sqlite3_step(statement);
-	if (code == SQLITE_ROW) {
-		removed = true;
-		bytes = (uint64_t)sqlite3_column_int64(statement, 0);
-		code = sqlite3_step(statement);
-	}
-	sqlite3_reset(statement);
-	if (code != SQLITE_DONE) {
+	sqlite3_bind_int64(outbox->select_bytes, 1, id);
+	int code = sqlite3_step(outbox->select_bytes);
+	if (code == SQLITE_ROW)
+		bytes = (uint64_t)sqlite3_column_int64(outbox->select_bytes, 0);
+	sqlite3_reset(outbox->select_bytes);
+	if (code == SQLITE_DONE)
+		return 0;   /* not there (dropped meanwhile, or removed before) */
+	if (code != SQLITE_ROW) {
 		result = outbox_errno(code);
 		goto fail;
 	}
-	if (removed) {
-		outbox->counters.messages--;
-		outbox->counters.bytes -= bytes;
-	}
+	sqlite3_bind_int64(outbox->remove_row, 1, id);
+	result = outbox_run(outbox->remove_row);
+	if (result < 0)
+		goto fail;
+	outbox->counters.messages--;
+	outbox->counters.bytes -= bytes;
 	return 0;
 fail:
 	outbox_after_failure(outbox, "a remove");
@@ -383,6 +399,11 @@ uint64_t mqtt_outbox_sequence(const struct mqtt_outbox *outbox)
 void mqtt_outbox_set_sequence(struct mqtt_outbox *outbox, uint64_t sequence)
 {
 	outbox->sequence_next = sequence;
+}
+
+bool mqtt_outbox_sequence_changed(const struct mqtt_outbox *outbox)
+{
+	return outbox->sequence_next != outbox->sequence;
 }
 
 bool mqtt_outbox_pending(const struct mqtt_outbox *outbox)

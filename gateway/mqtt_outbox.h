@@ -67,6 +67,13 @@ int mqtt_outbox_append(struct mqtt_outbox *outbox, const char *topic, const void
 int mqtt_outbox_next(struct mqtt_outbox *outbox, int64_t after_id, struct outbox_message *out);
 void outbox_message_clear(struct outbox_message *message);
 
+/* Around a run of mqtt_outbox_next() calls with no write between: one read
+ * transaction for all of them, where each alone would take and give back
+ * SQLite's file locks (two fcntl calls a message).  No-ops inside the
+ * write transaction. */
+void mqtt_outbox_begin_reading(struct mqtt_outbox *outbox);
+void mqtt_outbox_end_reading(struct mqtt_outbox *outbox);
+
 /* The broker has the message: forget it.  Removing a number that is not
  * there (dropped meanwhile) is not an error. */
 int mqtt_outbox_remove(struct mqtt_outbox *outbox, int64_t id);
@@ -77,6 +84,8 @@ int mqtt_outbox_remove(struct mqtt_outbox *outbox, int64_t id);
  * are durable together or not at all. */
 uint64_t mqtt_outbox_sequence(const struct mqtt_outbox *outbox);
 void mqtt_outbox_set_sequence(struct mqtt_outbox *outbox, uint64_t sequence);
+/* A sequence number was set that the file does not have yet. */
+bool mqtt_outbox_sequence_changed(const struct mqtt_outbox *outbox);
 
 /* Whether mqtt_outbox_commit() has anything to write. */
 bool mqtt_outbox_pending(const struct mqtt_outbox *outbox);

