@@ -33,6 +33,10 @@
  * the MQTT buffer limit and the spool hold. */
 #define MQTT_PENDING_MAX 2000
 #define SPOOL_PENDING_MAX 20000
+/* Once held back, the clock goes on only when the broker has taken half:
+ * then a turn of the loop makes a thousand messages, committed together
+ * and handed to Paho together, rather than one for every answer. */
+#define MQTT_PENDING_RESUME (MQTT_PENDING_MAX / 2)
 /* On SIGTERM, how long to wait for MQTT and the store to take what is under
  * way; what the store did not take is kept in the spool. */
 #define STOP_TIMEOUT_S 5
@@ -270,8 +274,15 @@ static int daemon_on_signal(sd_event_source *source, const struct signalfd_sigin
 static bool daemon_ready(void *userdata)
 {
 	struct daemon *daemon = userdata;
-	if (daemon->mqtt && mqtt_connected(daemon->mqtt) && mqtt_pending(daemon->mqtt) >= MQTT_PENDING_MAX)
-		return false;
+	if (daemon->mqtt && mqtt_connected(daemon->mqtt)) {
+		uint64_t pending = mqtt_pending(daemon->mqtt);
+		if (pending >= MQTT_PENDING_MAX)
+			daemon->mqtt_held = true;
+		else if (pending <= MQTT_PENDING_RESUME)
+			daemon->mqtt_held = false;
+		if (daemon->mqtt_held)
+			return false;
+	}
 	if (daemon->store && store_forward_available(daemon->store) && spool_pending(daemon->spool) >= SPOOL_PENDING_MAX)
 		return false;
 	return true;

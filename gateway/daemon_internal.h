@@ -59,6 +59,7 @@ struct daemon {
 	uint64_t unkept_episode;         /* of those, since it last kept one; 0 while it keeps them */
 	int64_t window_ms;
 	bool health_timer, status_timer;     /* running on the schedule */
+	bool mqtt_held;                  /* a simulation waits for the broker (daemon_ready) */
 	enum daemon_phase phase;
 	int timeout_status;              /* exit status when draining runs out of time */
 	uint64_t windows, mqtt_dropped;
