@@ -39,7 +39,7 @@ struct spool {
 	bool dropping;     /* an episode of dropping is on */
 	bool drop_warning; /* it began and spool_take_drop_warning() has not said so yet */
 	sqlite3_stmt *insert, *select_oldest, *select_sizes, *select_between, *delete_through, *delete_one, *set_aside,
-		*totals;
+		*totals, *measure_range, *delete_range;
 };
 
 /* ---- spool_memory.c ---- */
