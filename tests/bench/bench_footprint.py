@@ -120,6 +120,23 @@ LoadPlugin write_http
         f.write(text)
 
 
+def _dirty_by_mapping(pid):
+    """{mapping: Private_Dirty KiB} from /proc/PID/smaps: a file's mappings
+    summed under its base name, nameless ones as [anon] (thread stacks and
+    malloc's arenas of other threads among them)."""
+    dirty = {}
+    name = None
+    with open(f"/proc/{pid}/smaps", encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if "-" in parts[0] and not parts[0].endswith(":"):
+                name = os.path.basename(parts[5]) if len(parts) > 5 and parts[5].startswith("/") \
+                    else (parts[5] if len(parts) > 5 else "[anon]")
+            elif parts[0] == "Private_Dirty:" and int(parts[1]):
+                dirty[name] = dirty.get(name, 0) + int(parts[1])
+    return dirty
+
+
 def _figures(samples, hwm_kib):
     """(peak RSS, steady RSS, peak Private_Dirty, steady Private_Dirty), KiB."""
     tail = samples[len(samples) // 2:]
@@ -160,6 +177,7 @@ def run(ctx):
                                               os.path.join(ctx.work, "collectd.log"))
         samples = {name: [] for name in procs}
         hwm = {}
+        by_mapping = {}
         started = time.monotonic()
         for tick in range(1, seconds + 1):
             # On the second since the start, not a second after each read.
@@ -169,6 +187,8 @@ def run(ctx):
                     raise RuntimeError(f"{name} exited early ({proc.proc.returncode}); {proc.log_path}")
                 samples[name].append(benchlib.smaps_rollup(proc.pid))
                 hwm[name] = benchlib.peak_rss_kib(proc.pid)
+            if tick == seconds * 3 // 4:
+                by_mapping = _dirty_by_mapping(procs["tryggd"].pid)
         for name, proc in procs.items():
             proc.proc.send_signal(signal.SIGTERM)
         benchlib.wait_all(list(procs.values()), 30)
@@ -225,5 +245,9 @@ def run(ctx):
                      f"tryggd {benchlib.mib(benchlib.median([s['Pss'] for s in samples['tryggd'][seconds // 2:]])):.1f} "
                      f"MiB, collectd "
                      f"{benchlib.mib(benchlib.median([s['Pss'] for s in samples['collectd'][seconds // 2:]])):.1f} MiB")
+    top = sorted(by_mapping.items(), key=lambda item: -item[1])[:6]
+    row.notes.append(f"tryggd's Private_Dirty at {seconds * 3 // 4} s, largest mappings: "
+                     + ", ".join(f"{name} {kib} KiB" for name, kib in top)
+                     + f"; the rest {sum(by_mapping.values()) - sum(kib for _, kib in top)} KiB")
     row.notes.extend(problems)
     return [row]
