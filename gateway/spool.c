@@ -85,7 +85,8 @@ int spool_open(sqlite3 *database, uint64_t max_bytes, struct spool **out)
 		const char *sql;
 	} statements[] = {
 		{ &spool->insert, "INSERT INTO spool (line) VALUES (?)" },
-		{ &spool->select_oldest, "SELECT id, line FROM spool ORDER BY id LIMIT ?" },
+		{ &spool->select_after, "SELECT id, line FROM spool WHERE id > ? ORDER BY id LIMIT ?" },
+		{ &spool->select_next, "SELECT id FROM spool WHERE id > ? ORDER BY id LIMIT 1" },
 		{ &spool->select_sizes, "SELECT id, length(CAST(line AS BLOB)) FROM spool ORDER BY id" },
 		{ &spool->select_between, "SELECT id FROM spool WHERE id BETWEEN ? AND ? ORDER BY id" },
 		{ &spool->delete_through, "DELETE FROM spool WHERE id <= ?" },
@@ -122,7 +123,8 @@ void spool_close(struct spool *spool)
 	if (!spool)
 		return;
 	sqlite3_finalize(spool->insert);
-	sqlite3_finalize(spool->select_oldest);
+	sqlite3_finalize(spool->select_after);
+	sqlite3_finalize(spool->select_next);
 	sqlite3_finalize(spool->select_sizes);
 	sqlite3_finalize(spool->select_between);
 	free(spool->orphans);
@@ -332,18 +334,17 @@ static int spool_batch_reserve(struct spool_batch *batch, size_t *line_capacity,
 	return 0;
 }
 
-int spool_peek(struct spool *spool, size_t max_lines, size_t max_bytes, struct spool_batch *batch)
+int spool_peek_after(struct spool *spool, int64_t after, size_t max_lines, size_t max_bytes,
+                     struct spool_batch *batch)
 {
-	sqlite3_stmt *statement = spool->select_oldest;
+	sqlite3_stmt *statement = spool->select_after;
 	size_t line_capacity = 0, body_capacity = 0;
 	int result = 0, code;
 	memset(batch, 0, sizeof(*batch));
 	if (max_lines == 0)
 		return -EINVAL;
-	/* The last batch is done with: what the bound dropped of it and the
-	 * store never took is lost now. */
-	spool_end_flight(spool);
-	sqlite3_bind_int64(statement, 1, max_lines > INT64_MAX ? INT64_MAX : (sqlite3_int64)max_lines);
+	sqlite3_bind_int64(statement, 1, after);
+	sqlite3_bind_int64(statement, 2, max_lines > INT64_MAX ? INT64_MAX : (sqlite3_int64)max_lines);
 	while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
 		const char *line = (const char *)sqlite3_column_text(statement, 1);
 		size_t length = (size_t)sqlite3_column_bytes(statement, 1);
@@ -376,15 +377,50 @@ int spool_peek(struct spool *spool, size_t max_lines, size_t max_bytes, struct s
 		goto fail;
 	}
 	sqlite3_reset(statement);
-	if (batch->lines > 0) {
-		spool->flight_first = batch->ids[0];
-		spool->flight_last = batch->ids[batch->lines - 1];
-	}
 	return 0;
 fail:
 	sqlite3_reset(statement);
 	spool_batch_free(batch);
 	return result;
+}
+
+int spool_peek(struct spool *spool, size_t max_lines, size_t max_bytes, struct spool_batch *batch)
+{
+	if (max_lines == 0) {
+		memset(batch, 0, sizeof(*batch));
+		return -EINVAL;
+	}
+	/* The last batch is done with: what the bound dropped of it and the
+	 * store never took is lost now. */
+	spool_end_flight(spool);
+	int result = spool_peek_after(spool, INT64_MIN, max_lines, max_bytes, batch);
+	if (result == 0 && batch->lines > 0) {
+		spool->flight_first = batch->ids[0];
+		spool->flight_last = batch->ids[batch->lines - 1];
+	}
+	return result;
+}
+
+/* Ids only grow (AUTOINCREMENT), so no line can have come in among the
+ * batch's, and before it is sent only the bound deletes any of them: it
+ * deletes the oldest rows first, so a batch that lost a line lost its
+ * first one.  The batch is whole, and follows the flight, when its first
+ * line is still the next row after the flight's last. */
+int spool_extend_flight(struct spool *spool, const struct spool_batch *batch)
+{
+	if (batch->lines == 0 || spool->flight_first > spool->flight_last || batch->ids[0] <= spool->flight_last)
+		return 0;
+	sqlite3_stmt *statement = spool->select_next;
+	sqlite3_bind_int64(statement, 1, spool->flight_last);
+	int code = sqlite3_step(statement);
+	bool follows = code == SQLITE_ROW && sqlite3_column_int64(statement, 0) == batch->ids[0];
+	sqlite3_reset(statement);
+	if (code != SQLITE_ROW && code != SQLITE_DONE)
+		return -EIO;
+	if (!follows)
+		return 0;
+	spool->flight_last = batch->ids[batch->lines - 1];
+	return 1;
 }
 
 /* Inside a transaction: delete one row; *rows and *bytes grow by what went

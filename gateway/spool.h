@@ -64,8 +64,22 @@ int spool_append(struct spool *spool, char *const *lines, size_t count);
 int spool_retry(struct spool *spool);
 
 /* The oldest lines, at most max_lines and at most max_bytes of body (at
- * least one line, whatever its size); lines == 0 when the spool is empty. */
+ * least one line, whatever its size); lines == 0 when the spool is empty.
+ * They are now the batch in flight (spool_end_flight), the last one
+ * ended. */
 int spool_peek(struct spool *spool, size_t max_lines, size_t max_bytes, struct spool_batch *batch);
+/* Reading ahead: the oldest lines numbered after `after` (the last id of
+ * the batch in flight), as spool_peek() would give them once that batch
+ * is gone.  What is in flight does not change. */
+int spool_peek_after(struct spool *spool, int64_t after, size_t max_lines, size_t max_bytes,
+                     struct spool_batch *batch);
+/* The batch read ahead after the batch in flight (spool_peek_after() of
+ * its last id) goes out too, before the lines of that one are removed:
+ * 1 when its lines are still exactly the ones that follow it (the bound
+ * dropped none of them), and then both are in flight until the next
+ * spool_peek() or spool_end_flight(); 0 when not, and nothing changed
+ * (the caller drops it, removes what the store took and peeks); -EIO. */
+int spool_extend_flight(struct spool *spool, const struct spool_batch *batch);
 void spool_batch_free(struct spool_batch *batch);
 
 /* The store has these lines: remove them.  0, or -EIO (nothing removed). */
@@ -74,9 +88,10 @@ int spool_remove(struct spool *spool, const int64_t *ids, size_t count);
  * the store's answer (status and body).  0, or -EIO (nothing changed). */
 int spool_set_aside(struct spool *spool, int64_t id, long status, const char *answer);
 
-/* The batch last peeked will not be sent (a stop): what the bound dropped
- * of it while it was on its way is lost, and counted now.  Until then it
- * is not, since the forwarder still has those lines. */
+/* The batch last peeked (and any that extended its flight) will not be
+ * sent (a stop): what the bound dropped of it while it was on its way is
+ * lost, and counted now.  Until then it is not, since the forwarder still
+ * has those lines. */
 void spool_end_flight(struct spool *spool);
 
 struct spool_counters spool_counters(const struct spool *spool);

@@ -29,7 +29,8 @@ struct spool {
 	size_t held_first, held_capacity;
 	uint64_t held_bytes;
 	/* The ids of the last batch peeked, which the forwarder has in
-	 * memory and may yet get stored: first > last when none. */
+	 * memory and may yet get stored, and of the batches that extended
+	 * its flight (spool_extend_flight): first > last when none. */
 	int64_t flight_first, flight_last;
 	/* Rows of that batch the bound dropped from the table: not counted
 	 * as dropped unless the batch ends without the store taking them
@@ -38,7 +39,7 @@ struct spool {
 	size_t orphan_count, orphan_capacity;
 	bool dropping;     /* an episode of dropping is on */
 	bool drop_warning; /* it began and spool_take_drop_warning() has not said so yet */
-	sqlite3_stmt *insert, *select_oldest, *select_sizes, *select_between, *delete_through, *delete_one, *set_aside,
+	sqlite3_stmt *insert, *select_after, *select_next, *select_sizes, *select_between, *delete_through, *delete_one, *set_aside,
 		*totals, *measure_range, *delete_range;
 };
 

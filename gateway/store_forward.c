@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "credentials.h"
 #include "log.h"
+#include "store_batch.h"
 #include "store_dialect.h"
 #include "store_forward.h"
 #include "store_http.h"
@@ -43,17 +42,16 @@ struct store_forward {
 	struct curl_slist *headers;
 	char *password;              /* v1, victoriametrics: basic authentication */
 
-	struct spool_batch batch;    /* lines == 0: none */
+	struct store_batch batch;    /* batch.lines.lines == 0: none */
+	struct store_readahead *ahead;   /* the next batch, while batch is on its way */
 	struct range waiting[SPLIT_DEPTH_MAX];   /* ranges of batch still to send, last first */
 	size_t waiting_count;
 	struct range sending;
 	bool busy;
-	unsigned char *compressed;
-	size_t compressed_length;
-	/* Lines the store took that the spool could not remove yet: removed
-	 * before anything else is sent, never sent again. */
-	int64_t *unremoved;
-	size_t unremoved_count;
+	/* Lines the store took that the spool still has: never sent again;
+	 * removed before anything else is sent, or right after the batch
+	 * read ahead is out (deferred). */
+	struct store_taken *taken;
 
 	sd_event_source *timer;
 	bool paused;
@@ -184,23 +182,29 @@ static void forward_stored(struct store_forward *forward)
 {
 	struct range range = forward->sending;
 	size_t count = range_length(&range);
-	const int64_t *ids = forward->batch.ids + range.begin;
-	if (spool_remove(forward->spool, ids, count) < 0) {
-		/* Never send them again: keep their ids and retry the removal
-		 * before anything else. */
-		int64_t *grown = realloc(forward->unremoved, (forward->unremoved_count + count) * sizeof(*grown));
-		if (grown) {
-			memcpy(grown + forward->unremoved_count, ids, count * sizeof(*ids));
-			forward->unremoved = grown;
-			forward->unremoved_count += count;
-		}
-		log_error("store: the spool cannot remove %zu stored points; they will not be sent again", count);
+	const struct spool_batch *batch = &forward->batch.lines;
+	const int64_t *ids = batch->ids + range.begin;
+	/* A whole batch with the next one read ahead: that one goes out
+	 * first, these lines leave right after.  Anything else at once, and
+	 * the spool is read again. */
+	bool defer = range.begin == 0 && range.end == batch->lines && store_readahead_pending(forward->ahead) &&
+	             (store_taken_count(forward->taken) == 0 || store_taken_deferred(forward->taken));
+	if (store_taken_add(forward->taken, ids, count) < 0) {
+		defer = false;
+		if (spool_remove(forward->spool, ids, count) < 0)
+			log_error("store: the spool cannot remove %zu stored points", count);
+	}
+	if (defer) {
+		store_taken_defer(forward->taken);
+	} else {
+		store_readahead_drop(forward->ahead);
+		store_taken_remove(forward->taken);
 	}
 	forward->counters.sent += count;
 	if (forward->readback) {
-		const char *start = forward->batch.body + forward->batch.offsets[range.begin];
-		size_t length = forward->batch.offsets[range.end - 1] + forward->batch.lengths[range.end - 1] -
-		                forward->batch.offsets[range.begin];
+		const char *start = batch->body + batch->offsets[range.begin];
+		size_t length = batch->offsets[range.end - 1] + batch->lengths[range.end - 1] -
+		                batch->offsets[range.begin];
 		store_readback_add(forward->readback, start, length, count);
 	}
 	if (forward->down)
@@ -211,17 +215,18 @@ static void forward_stored(struct store_forward *forward)
 
 static void forward_set_aside(struct store_forward *forward, const struct store_http_result *result)
 {
+	const struct spool_batch *batch = &forward->batch.lines;
 	size_t index = forward->sending.begin;
 	char line[LOG_LINE_MAX], body[LOG_BODY_MAX];
 	/* The batch's body goes on after this line: log the line alone. */
-	size_t length = forward->batch.lengths[index];
+	size_t length = batch->lengths[index];
 	size_t shown = length < sizeof(line) ? length : sizeof(line) - 1;
 	char text[LOG_LINE_MAX];
-	memcpy(text, forward->batch.body + forward->batch.offsets[index], shown);
+	memcpy(text, batch->body + batch->offsets[index], shown);
 	text[shown] = '\0';
 	store_body_for_log(text, line, sizeof(line));
 	store_body_for_log(result->body, body, sizeof(body));
-	if (spool_set_aside(forward->spool, forward->batch.ids[index], result->status, result->body) < 0) {
+	if (spool_set_aside(forward->spool, batch->ids[index], result->status, result->body) < 0) {
 		log_error("store: cannot set a refused point aside in the spool; trying again later");
 		forward_put_back(forward, forward->sending);
 		forward_back_off(forward);
@@ -282,13 +287,15 @@ static void forward_on_answer(void *userdata, const struct store_http_result *re
 	struct store_decision decision = store_classify(&answer);
 	forward->busy = false;
 	forward->counters.requests++;
-	free(forward->compressed);
-	forward->compressed = NULL;
+	/* The batch read ahead is sent only after a whole batch stored; on
+	 * anything else the spool is read again when it is time. */
+	if (decision.verdict != STORE_DONE)
+		store_readahead_drop(forward->ahead);
 
 	switch (decision.verdict) {
 	case STORE_DONE:
 		forward_stored(forward);
-		if (forward->progress)
+		if (!store_taken_deferred(forward->taken) && forward->progress)
 			forward->progress(forward->userdata);
 		break;
 	case STORE_SPLIT:
@@ -324,47 +331,14 @@ static void forward_on_answer(void *userdata, const struct store_http_result *re
 
 /* ---- requests ---- */
 
-static int forward_compress(struct store_forward *forward, const char *body, size_t length)
-{
-	z_stream stream = { 0 };
-	/* 15 + 16: a gzip wrapper, which Content-Encoding: gzip means. */
-	if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	size_t bound = deflateBound(&stream, (uLong)length);
-	int r = -ENOMEM;
-	forward->compressed = malloc(bound);
-	if (!forward->compressed)
-		goto out;
-	stream.next_in = (Bytef *)body;
-	stream.avail_in = (uInt)length;
-	stream.next_out = forward->compressed;
-	stream.avail_out = (uInt)bound;
-	if (deflate(&stream, Z_FINISH) != Z_STREAM_END) {
-		free(forward->compressed);
-		forward->compressed = NULL;
-		r = -EIO;
-		goto out;
-	}
-	forward->compressed_length = stream.total_out;
-	r = 0;
-out:
-	deflateEnd(&stream);
-	return r;
-}
-
 static int forward_start(struct store_forward *forward)
 {
-	struct spool_batch *batch = &forward->batch;
 	struct range range = forward->sending;
-	const char *body = batch->body + batch->offsets[range.begin];
-	size_t length = batch->offsets[range.end - 1] + batch->lengths[range.end - 1] - batch->offsets[range.begin];
-	if (forward->config.gzip) {
-		int r = forward_compress(forward, body, length);
-		if (r < 0)
-			return r;
-		body = (const char *)forward->compressed;
-		length = forward->compressed_length;
-	}
+	const char *body;
+	size_t length;
+	int r = store_batch_body(&forward->batch, range.begin, range.end, forward->config.gzip, &body, &length);
+	if (r < 0)
+		return r;
 	struct store_http_request request = {
 		.url = forward->write_url,
 		.body = body,
@@ -373,28 +347,24 @@ static int forward_start(struct store_forward *forward)
 		.user = forward->config.user,
 		.password = forward->password,
 	};
-	int r = store_http_start(forward->http, &request, forward_on_answer, forward);
-	if (r < 0) {
-		free(forward->compressed);
-		forward->compressed = NULL;
+	r = store_http_start(forward->http, &request, forward_on_answer, forward);
+	if (r < 0)
 		return r;
-	}
 	forward->busy = true;
 	sd_event_now(forward->event, CLOCK_MONOTONIC, &forward->last_start_us);
+	/* A whole full batch: the next one is read while this one is out. */
+	const struct spool_batch *lines = &forward->batch.lines;
+	if (range.begin == 0 && range.end == lines->lines && lines->lines == (size_t)forward->config.batch_lines)
+		store_readahead_start(forward->ahead, lines);
 	return 0;
 }
 
 /* Clear what must be cleared before the next request; false to wait. */
 static bool forward_ready(struct store_forward *forward)
 {
-	if (forward->unremoved_count > 0) {
-		if (spool_remove(forward->spool, forward->unremoved, forward->unremoved_count) < 0) {
-			forward_back_off(forward);
-			return false;
-		}
-		free(forward->unremoved);
-		forward->unremoved = NULL;
-		forward->unremoved_count = 0;
+	if (!store_taken_deferred(forward->taken) && store_taken_remove(forward->taken) < 0) {
+		forward_back_off(forward);
+		return false;
 	}
 	if (forward->reload_credentials) {
 		if (forward_load_credentials(forward) < 0) {
@@ -412,35 +382,53 @@ static bool forward_ready(struct store_forward *forward)
 	return true;
 }
 
+/* The next batch into forward->batch: the one read ahead, if its lines
+ * still follow those in flight, or else the oldest lines now.  false when
+ * there is nothing to send yet. */
+static bool forward_read_batch(struct store_forward *forward)
+{
+	if (store_readahead_take(forward->ahead, &forward->batch))
+		return true;
+	/* The spool is read only once what the store took has left it. */
+	if (store_taken_remove(forward->taken) < 0) {
+		forward_back_off(forward);
+		return false;
+	}
+	struct spool_batch *batch = &forward->batch.lines;
+	store_batch_clear(&forward->batch);
+	int r = spool_peek(forward->spool, (size_t)forward->config.batch_lines, STORE_BODY_MAX, batch);
+	if (r < 0) {
+		log_error("store: cannot read the spool: %s", strerror(-r));
+		forward_back_off(forward);
+		return false;
+	}
+	if (batch->lines == 0)
+		return false;
+	/* A batch short of batch_lines waits until flush_interval has passed
+	 * since the last request, so that a slow link carries fewer, larger
+	 * requests. */
+	if (batch->lines < (size_t)forward->config.batch_lines && forward->config.flush_interval_ms > 0 &&
+	    !forward->flushing) {
+		uint64_t now;
+		sd_event_now(forward->event, CLOCK_MONOTONIC, &now);
+		double since_ms = (double)(now - forward->last_start_us) / 1000.0 * forward->time_scale;
+		if (forward->last_start_us > 0 && since_ms < (double)forward->config.flush_interval_ms) {
+			store_batch_clear(&forward->batch);
+			forward_pause(forward, forward->config.flush_interval_ms - (int64_t)since_ms);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void forward_next(struct store_forward *forward)
 {
 	if (forward->stopped || forward->busy || forward->paused || !forward_ready(forward))
 		return;
 	if (forward->waiting_count == 0) {
-		spool_batch_free(&forward->batch);
-		int r = spool_peek(forward->spool, (size_t)forward->config.batch_lines, STORE_BODY_MAX, &forward->batch);
-		if (r < 0) {
-			log_error("store: cannot read the spool: %s", strerror(-r));
-			forward_back_off(forward);
+		if (!forward_read_batch(forward))
 			return;
-		}
-		if (forward->batch.lines == 0)
-			return;
-		/* A batch short of batch_lines waits until flush_interval has
-		 * passed since the last request, so that a slow link carries
-		 * fewer, larger requests. */
-		if (forward->batch.lines < (size_t)forward->config.batch_lines && forward->config.flush_interval_ms > 0 &&
-		    !forward->flushing) {
-			uint64_t now;
-			sd_event_now(forward->event, CLOCK_MONOTONIC, &now);
-			double since_ms = (double)(now - forward->last_start_us) / 1000.0 * forward->time_scale;
-			if (forward->last_start_us > 0 && since_ms < (double)forward->config.flush_interval_ms) {
-				spool_batch_free(&forward->batch);
-				forward_pause(forward, forward->config.flush_interval_ms - (int64_t)since_ms);
-				return;
-			}
-		}
-		forward_put_back(forward, (struct range){ 0, forward->batch.lines });
+		forward_put_back(forward, (struct range){ 0, forward->batch.lines.lines });
 	}
 	forward->sending = forward->waiting[--forward->waiting_count];
 	int r = forward_start(forward);
@@ -471,8 +459,12 @@ void store_forward_stop(struct store_forward *forward)
 	forward->busy = false;
 	forward->stopped = true;
 	sd_event_source_set_enabled(forward->timer, SD_EVENT_OFF);
-	spool_batch_free(&forward->batch);
+	store_readahead_drop(forward->ahead);
+	store_batch_clear(&forward->batch);
 	forward->waiting_count = 0;
+	/* What the store took leaves before the flight ends: what the bound
+	 * dropped of it was not lost. */
+	store_taken_end(forward->taken);
 	spool_end_flight(forward->spool);
 }
 
@@ -543,6 +535,13 @@ int store_forward_new(const struct store_forward_options *options, struct store_
 	r = store_http_new(options->event, config, &forward->http);
 	if (r < 0)
 		goto fail;
+	r = store_readahead_new(options->event, forward->spool, (size_t)config->batch_lines, STORE_BODY_MAX,
+	                        config->gzip, &forward->ahead);
+	if (r < 0)
+		goto fail;
+	r = store_taken_new(options->event, forward->spool, options->progress, options->userdata, &forward->taken);
+	if (r < 0)
+		goto fail;
 	if (config->verify == INFLUX_VERIFY_READBACK) {
 		/* Real time even in a simulation: what is waited for is the
 		 * store's own lag. */
@@ -571,9 +570,9 @@ void store_forward_free(struct store_forward *forward)
 	/* The read-back first: it cancels its queries on the HTTP client. */
 	store_readback_free(forward->readback);
 	store_http_free(forward->http);
-	spool_batch_free(&forward->batch);
-	free(forward->compressed);
-	free(forward->unremoved);
+	store_readahead_free(forward->ahead);
+	store_batch_clear(&forward->batch);
+	store_taken_free(forward->taken);
 	curl_slist_free_all(forward->headers);
 	credential_free(forward->password);
 	sd_event_source_disable_unref(forward->timer);
