@@ -58,7 +58,7 @@ static int64_t daemon_next_multiple(int64_t now_ms, int64_t step_ms)
 /* Into the spool, and say what went wrong once per episode: the spool
  * keeps what the database refuses in memory, and drops the oldest to keep
  * its bound, counting both. */
-static void daemon_spool(struct daemon *daemon, char **lines, size_t count)
+void daemon_spool(struct daemon *daemon, char **lines, size_t count)
 {
 	struct spool_counters before = spool_counters(daemon->spool);
 	if (spool_append(daemon->spool, lines, count) < 0)
@@ -157,6 +157,9 @@ void daemon_close_windows(struct daemon *daemon, bool partial, int64_t cut_ms)
 	for (size_t i = 0; i < line_count; i++)
 		free(lines[i]);
 	free(lines);
+	/* Catches a change no callback could take (a sensor failing as it
+	 * opens, before it is among the daemon's). */
+	daemon_store_alerts(daemon);
 }
 
 static int64_t daemon_on_window_end(void *userdata, int64_t now_ms)

@@ -6,7 +6,9 @@
  * clock's trust, steps).  daemon_publish.c has the MQTT publishing side: status,
  * readings (recording each sequence number first), alerts, and the
  * gateway's own figures for the health topic and the gateway point.
- * Nothing outside gateway/daemon*.c includes this.
+ * daemon_alert_store.c writes each problem raised and cleared to the
+ * store (measurement `alert`).  Nothing outside gateway/daemon*.c
+ * includes this.
  *
  * daemon_run() (daemon.c) owns struct daemon, on its stack, and everything
  * it points to (freed in daemon_free()); it borrows the config for the
@@ -20,6 +22,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "alert.h"
 #include "clock_trust.h"
 #include "config.h"
 #include "health.h"
@@ -29,10 +32,14 @@
 #include "sensor.h"
 
 /* What the daemon keeps per sensor besides the sensor itself: its topics
- * (topic.h names them). */
+ * (topic.h names them), and what the store was last told of its problems
+ * (daemon_alert_store.c).  A reload moves an entry whole, so a sensor that
+ * stays keeps both. */
 struct daemon_sensor {
 	struct sensor *sensor;
 	char *topic_reading, *topic_window, *topic_alert;
+	struct alerts stored;                     /* each kind as its last `alert` point said it */
+	int64_t stored_at_s[ALERT_KIND_COUNT];    /* that point's timestamp; 0: none in this run */
 };
 
 enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_CLOSING };
@@ -96,6 +103,9 @@ void daemon_on_progress(void *userdata);
 void daemon_on_committed(void *userdata, uint64_t sequence);
 /* Close (partial: cut at cut_ms) the open window of every sensor. */
 void daemon_close_windows(struct daemon *daemon, bool partial, int64_t cut_ms);
+/* Lines (borrowed) into the spool in one transaction; what goes wrong is
+ * logged once an episode. */
+void daemon_spool(struct daemon *daemon, char **lines, size_t count);
 
 /* daemon_clock.c */
 /* The trust at the start, from the config. */
@@ -127,6 +137,14 @@ int daemon_sensor_start(struct daemon_sensor *entry);
 struct daemon_sensor *daemon_find_sensor(struct daemon *daemon, const char *name);
 /* Pair every lamp with its light sensor, or with none when it is gone. */
 void daemon_pair_lamps(struct daemon *daemon);
+
+/* daemon_alert_store.c */
+/* Every sensor's problems against what the store was last told: a point
+ * for each one raised or cleared since, all in one transaction. */
+void daemon_store_alerts(struct daemon *daemon);
+/* A sensor that goes (a reload): a clear for each of its problems the
+ * store holds as active. */
+void daemon_store_alerts_gone(struct daemon *daemon, struct daemon_sensor *entry);
 
 /* daemon_reload.c */
 /* SIGHUP: load the config again; if it is valid, apply it (what changed

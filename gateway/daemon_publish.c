@@ -149,8 +149,14 @@ void daemon_on_alert(void *userdata, struct sensor *sensor)
 		log_warning("sensor %s: alert %s: %s", sensor_config(sensor)->name, alert_kind_name(kind), problem->detail);
 	else
 		log_info("sensor %s: alert cleared, ok", sensor_config(sensor)->name);
+	/* A sensor that fails as it opens is not among the daemon's yet: its
+	 * alert is said once it is (on connect; a reload says it when it adds
+	 * the sensor), and the store hears of it at the next comparison. */
+	if (!entry)
+		return;
 	if (daemon->mqtt)
 		daemon_publish_alert(daemon, entry, false);
+	daemon_store_alerts(daemon);
 }
 
 /* ---- the gateway's own figures ---- */
@@ -202,6 +208,7 @@ struct health daemon_health(const struct daemon *daemon)
 		.missing = store.missing,
 		.unstamped_windows = daemon->unstamped_windows,
 		.uptime_s = daemon_uptime_s(daemon),
+		.window_s = daemon->window_ms / 1000,
 		.memory = health_memory_bytes(),
 	};
 	for (size_t i = 0; i < daemon->sensor_count; i++) {

@@ -52,6 +52,7 @@ static const char *reload_refusal(const struct config *old, const struct config 
 static void reload_close_sensor(struct daemon *daemon, struct daemon_sensor *entry)
 {
 	daemon_cut_sensor_window(daemon, entry);
+	daemon_store_alerts_gone(daemon, entry);
 	if (daemon->mqtt) {
 		char *empty = strdup("");
 		if (empty)
@@ -94,6 +95,10 @@ static int reload_sensors(struct daemon *daemon, const struct config *config, st
 			r = daemon_sensor_start(&sensors[i]);
 		if (r < 0)
 			log_error("sensor %s: not started: %s", sc->name, strerror(-r));
+		/* One that failed as it opened could not say so: it was not
+		 * among the daemon's yet (daemon_on_alert). */
+		if (sensors[i].sensor && daemon->mqtt && alert_shown(sensor_alerts(sensors[i].sensor), NULL))
+			daemon_publish_alert(daemon, &sensors[i], false);
 		tally->added++;
 	}
 	/* What is left in the old array has no place in the new config. */
@@ -112,6 +117,7 @@ static int reload_sensors(struct daemon *daemon, const struct config *config, st
 	daemon->sensors = sensors;
 	daemon->sensor_count = count;
 	daemon_pair_lamps(daemon);
+	daemon_store_alerts(daemon);
 	return 0;
 }
 

@@ -36,6 +36,9 @@ size_t health_fields(const struct health *health, struct window_field fields[HEA
 	field_count(fields, &count, "problems", health->problems);
 	field_count(fields, &count, "unstamped_windows", health->unstamped_windows);
 	field_integer(fields, &count, "uptime_s", health->uptime_s);
+	/* Not a counter: with it, windows expected over a span can be told
+	 * from the store alone, however the gateway was configured then. */
+	field_integer(fields, &count, "window_s", health->window_s);
 	/* Unknown is left out rather than written as 0, which would read as a
 	 * figure. */
 	if (health->memory >= 0)

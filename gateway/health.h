@@ -33,14 +33,15 @@ struct health {
 	uint64_t unstamped_windows;  /* windows closed but not stamped: the clock was not synchronised,
 	                              * or stepped back over windows already sent (clock_trust.h) */
 	int64_t uptime_s;        /* since tryggd started, on its clock (see daemon.c) */
+	int64_t window_s;        /* [gateway] window: a reader counts the windows a span should have */
 	int64_t memory;          /* resident set size in bytes; < 0 when unknown (the field is left out) */
 };
 
-#define HEALTH_FIELDS_MAX 15
+#define HEALTH_FIELDS_MAX 16
 
 /* The fields in this order: readings, published, buffered, dropped, lost,
  * reconnects, spooled, sent, spool_dropped, rejected, missing, problems,
- * unstamped_windows, uptime_s, memory; all integers.
+ * unstamped_windows, uptime_s, window_s, memory; all integers.
  * memory is left out when unknown.  Returns how many. */
 size_t health_fields(const struct health *health, struct window_field fields[HEALTH_FIELDS_MAX]);
 

@@ -1,5 +1,5 @@
-/* lineproto.c — InfluxDB line protocol for closed windows and the gateway's
- * own figures (see lineproto.h).
+/* lineproto.c — InfluxDB line protocol for closed windows, the gateway's
+ * own figures and sensor problems (see lineproto.h).
  *
  * How tag values are escaped, and why: tested against a real influxd 1.6.7
  * (HTTP /write, precision=s, read back with SELECT and SHOW TAG VALUES).
@@ -43,6 +43,16 @@
  * validation refuses district and site values with a backslash at the end
  * or right before one of those (lineproto_tag_value_exact), so what a
  * planner queries is exactly what the technician wrote.
+ *
+ * String fields (an alert's detail) are the same in every store that keeps
+ * them: inside the quotes '"' and '\' take a backslash, which InfluxDB 1.x
+ * and 2.x (unescapeStringField) and 3 read back as the character; no other
+ * byte is special there.  A raw newline would end the point for
+ * VictoriaMetrics and InfluxDB 3 (1.x would keep it, inside quotes), so
+ * control characters are written as spaces; and since line protocol is
+ * UTF-8 text (a store may refuse a point, or a whole body, that is not),
+ * and a detail cut to its buffer may end inside a character, a byte that
+ * does not belong to a whole UTF-8 character is written as '?'.
  *
  * Numbers: integers carry the 'i' suffix; floats are printed with the
  * fewest digits that strtod reads back to the same double (an integral
@@ -185,6 +195,66 @@ static void writer_append_field(struct line_writer *writer, const struct window_
 	}
 }
 
+/* The length of the UTF-8 character at text (a NUL ends it), or 0 when
+ * the bytes there are not one: overlong forms, surrogates and beyond
+ * U+10FFFF are refused, as a strict decoder (Rust's, InfluxDB 3's) does. */
+static size_t utf8_character_length(const unsigned char *text)
+{
+	unsigned char lead = text[0];
+	size_t length;
+	uint32_t code;
+	if (lead < 0x80)
+		return 1;
+	if (lead >= 0xC2 && lead <= 0xDF)
+		length = 2, code = lead & 0x1F;
+	else if (lead >= 0xE0 && lead <= 0xEF)
+		length = 3, code = lead & 0x0F;
+	else if (lead >= 0xF0 && lead <= 0xF4)
+		length = 4, code = lead & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < length; i++) {
+		if ((text[i] & 0xC0) != 0x80)
+			return 0;
+		code = code << 6 | (text[i] & 0x3F);
+	}
+	if ((length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) ||
+	    (length == 4 && (code < 0x10000 || code > 0x10FFFF)))
+		return 0;
+	return length;
+}
+
+/* A string field's value, quoted; see the top of the file. */
+static void writer_append_string(struct line_writer *writer, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	writer_append(writer, "\"", 1);
+	while (*p) {
+		size_t length = utf8_character_length(p);
+		if (length == 0) {
+			writer_append(writer, "?", 1);
+			p++;
+			continue;
+		}
+		if (length == 1 && (*p < 0x20 || *p == 0x7F)) {
+			writer_append(writer, " ", 1);
+		} else {
+			if (*p == '"' || *p == '\\')
+				writer_append(writer, "\\", 1);
+			writer_append(writer, (const char *)p, length);
+		}
+		p += length;
+	}
+	writer_append(writer, "\"", 1);
+}
+
+static void writer_append_timestamp(struct line_writer *writer, int64_t ts_ms)
+{
+	/* The store writer sends precision=s; floor division, before 1970 too. */
+	int64_t ts_s = ts_ms / 1000 - (ts_ms % 1000 < 0);
+	writer_printf(writer, " %" PRId64 "\n", ts_s);
+}
+
 /* measurement,district=…,gateway=…[,sensor=…][,site=…] FIELDS START_S */
 static int lineproto_point(enum lineproto_backslash backslash, const char *measurement, const struct identity *id, const char *sensor,
                            const struct window_field *fields, size_t count, int64_t start_ms,
@@ -203,9 +273,7 @@ static int lineproto_point(enum lineproto_backslash backslash, const char *measu
 	for (size_t i = 0; i < count; i++)
 		writer_append_field(&writer, &fields[i], i == 0);
 
-	/* The store writer sends precision=s. */
-	int64_t start_s = start_ms / 1000 - (start_ms % 1000 < 0);
-	writer_printf(&writer, " %" PRId64 "\n", start_s);
+	writer_append_timestamp(&writer, start_ms);
 	return writer_finish(&writer);
 }
 
@@ -223,6 +291,28 @@ int lineproto_gateway(enum lineproto_backslash backslash, const struct identity 
 	struct window_field fields[HEALTH_FIELDS_MAX];
 	size_t count = health_fields(health, fields);
 	return lineproto_point(backslash, "gateway", id, NULL, fields, count, start_ms, out, out_size);
+}
+
+int lineproto_alert(enum lineproto_backslash backslash, const struct identity *id, const struct lineproto_alert *alert,
+                    char *out, size_t out_size)
+{
+	struct line_writer writer = { .out = out, .size = out_size, .length = 0 };
+	writer_append_text(&writer, "alert");
+	writer_append_tag(&writer, backslash, "district", id->district);
+	writer_append_tag(&writer, backslash, "gateway", id->gateway);
+	writer_append_tag(&writer, backslash, "problem", alert->problem);
+	writer_append_tag(&writer, backslash, "sensor", alert->sensor);
+	writer_append_tag(&writer, backslash, "site", id->site);
+	/* active first: VictoriaMetrics' read-back (store_readback.c) asks
+	 * for a point by its first field, and this is the one every store
+	 * keeps (VictoriaMetrics as 1 and 0). */
+	writer_append_text(&writer, alert->active ? " active=true" : " active=false");
+	if (alert->detail) {
+		writer_append_text(&writer, ",detail=");
+		writer_append_string(&writer, alert->detail);
+	}
+	writer_append_timestamp(&writer, alert->ts_ms);
+	return writer_finish(&writer);
 }
 
 bool lineproto_tag_value_exact(const char *text)

@@ -1,12 +1,16 @@
-/* lineproto.h — InfluxDB line protocol for closed windows.
+/* lineproto.h — InfluxDB line protocol for closed windows and sensor
+ * problems.
  *
  * One point per sensor per window: measurement = the sensor type; tags
  * district, site (when set), gateway, sensor; fields per CONTRACT.md plus
  * coverage; timestamp = window start in seconds.  And one point per window
  * for the gateway itself: measurement `gateway`, the same tags but sensor,
- * the fields of health_fields() (health.h).  Every tag value is escaped
- * per the line-protocol rules so that no value can forge or break a point.
- * The caller owns the buffer. */
+ * the fields of health_fields() (health.h).  And one point each time a
+ * sensor's problem is raised or cleared: measurement `alert`, the sensor's
+ * tags and `problem`, fields `active` and `detail` (lineproto_alert()).
+ * Every tag value and string field is escaped per the line-protocol rules
+ * so that no value can forge or break a point.  The caller owns the
+ * buffer; struct lineproto_alert only borrows its strings. */
 #ifndef TRYGGD_LINEPROTO_H
 #define TRYGGD_LINEPROTO_H
 
@@ -35,6 +39,23 @@ int lineproto_window(enum lineproto_backslash backslash, const struct identity *
  * start_ms (a window start); as lineproto_window() otherwise. */
 int lineproto_gateway(enum lineproto_backslash backslash, const struct identity *id, int64_t start_ms, const struct health *health,
                       char *out, size_t out_size);
+
+/* One raise or clear of one of a sensor's problems. */
+struct lineproto_alert {
+	const char *sensor;
+	const char *problem;         /* alert_kind_name(): failed, blocked, covered, stuck, lamp_fault */
+	bool active;                 /* true: raised; false: cleared */
+	/* The technician's line, or NULL to leave the field out (a store that
+	 * keeps no text).  Control characters are written as spaces and bytes
+	 * that are not UTF-8 as '?': a store keeps text, and one line a point. */
+	const char *detail;
+	int64_t ts_ms;               /* the problem's since when raised, the clear's time when cleared */
+};
+
+/* alert,district=…,gateway=…,problem=…,sensor=…[,site=…] active=BOOL[,detail="…"] TS
+ * As lineproto_window() otherwise. */
+int lineproto_alert(enum lineproto_backslash backslash, const struct identity *id, const struct lineproto_alert *alert,
+                    char *out, size_t out_size);
 
 /* Escape a tag key, tag value or field key: comma, '=' and space get a
  * backslash; a backslash is written as it is (AS_IS: 1.x does not unescape

@@ -12,27 +12,32 @@
 static const struct store_dialect dialects[] = {
 	{
 		.api = INFLUX_V1, .name = "v1", .product = "InfluxDB 1.x", .write_path = "/write",
-		.auth = STORE_AUTH_BASIC, .backslash = LINEPROTO_BACKSLASH_AS_IS, .verify = INFLUX_VERIFY_NONE,
+		.auth = STORE_AUTH_BASIC, .backslash = LINEPROTO_BACKSLASH_AS_IS,
+		.string_fields = true, .verify = INFLUX_VERIFY_NONE,
 		.not_found_hint = "the database does not exist: create it with `tryggctl setup-influx`",
 	},
 	{
 		/* 2.x parses line protocol with 1.x's parser, so backslashes
 		 * are read the same way. */
 		.api = INFLUX_V2, .name = "v2", .product = "InfluxDB 2.x", .write_path = "/api/v2/write",
-		.auth = STORE_AUTH_TOKEN, .backslash = LINEPROTO_BACKSLASH_AS_IS, .verify = INFLUX_VERIFY_NONE,
+		.auth = STORE_AUTH_TOKEN, .backslash = LINEPROTO_BACKSLASH_AS_IS,
+		.string_fields = true, .verify = INFLUX_VERIFY_NONE,
 		.not_found_hint = "the organization or bucket does not exist (influx bucket create)",
 	},
 	{
 		.api = INFLUX_V3, .name = "v3", .product = "InfluxDB 3", .write_path = "/api/v3/write_lp",
-		.auth = STORE_AUTH_BEARER, .backslash = LINEPROTO_BACKSLASH_DOUBLED, .verify = INFLUX_VERIFY_NONE,
+		.auth = STORE_AUTH_BEARER, .backslash = LINEPROTO_BACKSLASH_DOUBLED,
+		.string_fields = true, .verify = INFLUX_VERIFY_NONE,
 		.not_found_hint = "the database does not exist (influxdb3 create database)",
 	},
 	{
 		/* VictoriaMetrics answers 204 to lines it then drops (malformed,
-		 * or older than its retention): read a sample back. */
+		 * or older than its retention): read a sample back.  Every
+		 * field becomes a series of numbers: a string field's text is
+		 * not kept (lib/protoparser/influx/parser.go, parseFieldValue). */
 		.api = INFLUX_VICTORIA, .name = "victoriametrics", .product = "VictoriaMetrics",
 		.write_path = "/write", .auth = STORE_AUTH_BASIC, .backslash = LINEPROTO_BACKSLASH_DOUBLED,
-		.verify = INFLUX_VERIFY_READBACK,
+		.string_fields = false, .verify = INFLUX_VERIFY_READBACK,
 		.not_found_hint = "no write API at this URL (is it VictoriaMetrics, or vminsert with its /insert/0/influx path?)",
 	},
 };

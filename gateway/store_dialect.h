@@ -1,6 +1,7 @@
 /* store_dialect.h — what differs between the stores tryggd writes to, in
  * one table: the write path and its query, how the request authenticates,
- * how a tag value's backslash is written, and how a 2xx is proven.
+ * how a tag value's backslash is written, whether text fields are kept,
+ * and how a 2xx is proven.
  *
  *   api              path                 query                      auth
  *   v1               /write               db, rp, precision=s        basic (user, password_file)
@@ -11,6 +12,8 @@
  * The table is constant; nothing here allocates but store_dialect_write_url(). */
 #ifndef TRYGGD_STORE_DIALECT_H
 #define TRYGGD_STORE_DIALECT_H
+
+#include <stdbool.h>
 
 #include "config.h"
 #include "lineproto.h"
@@ -28,6 +31,10 @@ struct store_dialect {
 	const char *write_path;
 	enum store_auth auth;
 	enum lineproto_backslash backslash;
+	/* Whether it keeps a string field's text.  VictoriaMetrics does not:
+	 * it reads a quoted value as a number where it can and as 0 where it
+	 * cannot, so an alert's detail is left out there (lineproto_alert). */
+	bool string_fields;
 	enum influx_verify verify;   /* the default of the `verify` key */
 	/* What a 404 means, for the message. */
 	const char *not_found_hint;

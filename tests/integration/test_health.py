@@ -20,7 +20,7 @@ must show:
   store    one `gateway` point per window (window start, tags district,
            gateway and site byte for byte, no sensor tag), integer fields,
            the same field set as the health messages, uptime_s = the
-           window's end since the start.
+           window's end since the start, window_s = the configured window.
   status   retained, online on connect and again at start + 5 min x k
            inside the run; offline last.
 
@@ -59,7 +59,7 @@ SENSORS = {
 # health_fields() in gateway/health.c, in its order.
 HEALTH_FIELDS = ["readings", "published", "buffered", "dropped", "lost", "reconnects", "spooled", "sent",
                  "spool_dropped", "rejected", "missing", "problems", "unstamped_windows", "uptime_s",
-                 "memory"]
+                 "window_s", "memory"]
 IDENTITY = {"ts", "gateway", "district", "site"}
 TRYGGD_TIMEOUT_S = 120
 def iso(ms):
@@ -109,6 +109,8 @@ def check_health(p, messages, base, start, end):
             break
     p.expect(all(parse_rfc3339_ms(m["ts"]) - start == m["uptime_s"] * 1000 for m in health),
              "uptime_s = virtual seconds since the start", f"{[m['uptime_s'] for m in health]}")
+    p.expect(all(m["window_s"] == WINDOW_S for m in health), f"window_s = {WINDOW_S}, the configured window",
+             f"{sorted({m['window_s'] for m in health})}")
     for key in ("readings", "published", "uptime_s"):
         values = [m[key] for m in periodic]
         p.expect(all(a < b for a, b in zip(values, values[1:])), f"health {key} rises", f"{values}")
@@ -233,6 +235,9 @@ def main(argv):
         if set(fields) != set(health[0] if health else {}) - IDENTITY:
             p.expect(False, "gateway point has the health message's fields", f"{sorted(fields)}")
             break
+        if fields["window_s"] != WINDOW_S:
+            p.expect(False, f"gateway point window_s = {WINDOW_S}", f"{iso(row['time'])}: {fields['window_s']}")
+            break
         if fields["uptime_s"] * 1000 != row["time"] + WINDOW_S * 1000 - start:
             p.expect(False, "gateway point uptime_s = the window's end since the start",
                      f"{iso(row['time'])}: {fields['uptime_s']}")
@@ -243,6 +248,9 @@ def main(argv):
     stored = len(rows) + sum(
         s["rows"][0]["count"] for m in ("footfall", "light", "lamp")
         for s in servers.influx_series(info, f'SELECT count("samples") FROM "{m}" WHERE {where}'))
+    # A sensor problem raised or cleared is a point too (measurement alert).
+    stored += sum(s["rows"][0]["count"]
+                  for s in servers.influx_series(info, f'SELECT count("active") FROM "alert" WHERE {where}'))
     if health:
         p.expect(health[-1]["sent"] == stored, "last health: sent = the points in the store",
                  f"{health[-1]['sent']} vs {stored}")

@@ -1,4 +1,5 @@
-/* test_lineproto.c — line protocol for closed windows (lineproto.c).
+/* test_lineproto.c — line protocol for closed windows, the gateway's own
+ * point and sensor problems (lineproto.c).
  *
  * Besides exact lines, every hostile tag value is written and read back
  * with a small splitter that follows influxd 1.6's own rules (a separator
@@ -18,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "alert.h"
 #include "lineproto.h"
 
 #define MAX_TAGS 8
@@ -67,12 +69,13 @@ static void copy_text(char *out, const char *from, size_t length)
 	out[length] = '\0';
 }
 
-/* Returns 0, or -1 where influxd 1.6 would refuse the line. */
-static int parse_line(const char *line, struct parsed_point *point)
+/* The measurement and tags, up to the space before the fields (*end).
+ * Returns 0, or -1 where influxd 1.6 would refuse the line. */
+static int parse_series(const char *line, struct parsed_point *point, size_t *end)
 {
 	memset(point, 0, sizeof(*point));
 	size_t length = strlen(line);
-	if (length == 0 || line[length - 1] != '\n' || strchr(line, '\n') != line + length - 1)
+	if (length == 0 || line[length - 1] != '\n')
 		return -1;
 	size_t i = strcspn(line, ", ");
 	copy_text(point->measurement, line, i);
@@ -111,6 +114,17 @@ static int parse_line(const char *line, struct parsed_point *point)
 	if (line[i] != ' ')
 		return -1;
 	point->tags_end = i;
+	*end = i;
+	return 0;
+}
+
+/* Returns 0, or -1 where influxd 1.6 would refuse the line.  Numeric
+ * fields only (parse_alert_line() reads strings). */
+static int parse_line(const char *line, struct parsed_point *point)
+{
+	size_t i;
+	if (parse_series(line, point, &i) != 0 || strchr(line, '\n') != line + strlen(line) - 1)
+		return -1;
 	for (;;) {
 		size_t key_start = ++i;
 		i += strcspn(line + i, "=");
@@ -290,23 +304,23 @@ static void test_gateway_line(void **state)
 	struct health health = {
 		.readings = 1234, .published = 1300, .buffered = 2, .dropped = 3, .lost = 4, .reconnects = 5,
 		.spooled = 6, .sent = 7, .spool_dropped = 8, .rejected = 9, .missing = 10, .problems = 1,
-		.unstamped_windows = 11, .uptime_s = 3600, .memory = INT64_C(5431296),
+		.unstamped_windows = 11, .uptime_s = 3600, .window_s = 60, .memory = INT64_C(5431296),
 	};
 	char out[512];
 	const char *expected =
 		"gateway,district=Årby,gateway=gw-01,site=Torget\\ 3\\,\\ ingång\\=öst "
 		"readings=1234i,published=1300i,buffered=2i,dropped=3i,lost=4i,reconnects=5i,spooled=6i,sent=7i,"
-		"spool_dropped=8i,rejected=9i,missing=10i,problems=1i,unstamped_windows=11i,uptime_s=3600i,memory=5431296i 1793599200\n";
+		"spool_dropped=8i,rejected=9i,missing=10i,problems=1i,unstamped_windows=11i,uptime_s=3600i,window_s=60i,memory=5431296i 1793599200\n";
 	int length = lineproto_gateway(LINEPROTO_BACKSLASH_AS_IS, &id, INT64_C(1793599200000), &health, out, sizeof(out));
 	assert_int_equal(length, (int)strlen(expected));
 	assert_string_equal(out, expected);
 
 	/* no site, memory unknown (left out), a huge counter clamped */
 	id.site = NULL;
-	health = (struct health){ .sent = UINT64_MAX, .uptime_s = 59, .memory = -1 };
+	health = (struct health){ .sent = UINT64_MAX, .uptime_s = 59, .window_s = 300, .memory = -1 };
 	expected = "gateway,district=Årby,gateway=gw-01 readings=0i,published=0i,buffered=0i,dropped=0i,lost=0i,"
 	           "reconnects=0i,spooled=0i,sent=9223372036854775807i,spool_dropped=0i,rejected=0i,missing=0i,"
-	           "problems=0i,unstamped_windows=0i,uptime_s=59i -60\n";
+	           "problems=0i,unstamped_windows=0i,uptime_s=59i,window_s=300i -60\n";
 	length = lineproto_gateway(LINEPROTO_BACKSLASH_AS_IS, &id, -60000, &health, out, sizeof(out));
 	assert_int_equal(length, (int)strlen(expected));
 	assert_string_equal(out, expected);
@@ -493,6 +507,258 @@ static void test_enospc(void **state)
 	assert_int_equal(lineproto_escape_tag(LINEPROTO_BACKSLASH_AS_IS, "", out, 1), 0);
 }
 
+/* ---- sensor problems: measurement alert ---- */
+
+/* influxd 1.6 models.scanLine over a whole body: where the first line ends
+ * (the index of its '\n'), with the quotes of string fields counted once
+ * the first space is behind it and an '=' outnumbers the ','s. */
+static size_t line_splitter_end(const char *body)
+{
+	size_t length = strlen(body), i = 0;
+	bool quoted = false, fields = false;
+	int equals = 0, commas = 0;
+	while (i < length) {
+		if (body[i] == '\\' && i + 2 < length) {
+			i += 2;
+			continue;
+		}
+		if (body[i] == ' ')
+			fields = true;
+		if (fields) {
+			if (!quoted && body[i] == '=') {
+				i++;
+				equals++;
+				continue;
+			}
+			if (!quoted && body[i] == ',') {
+				i++;
+				commas++;
+				continue;
+			}
+			if (body[i] == '"' && equals > commas) {
+				i++;
+				quoted = !quoted;
+				continue;
+			}
+		}
+		if (body[i] == '\n' && !quoted)
+			break;
+		i++;
+	}
+	return i;
+}
+
+/* An alert line as influxd 1.6 reads it: the tags (parse_series), then
+ * fields whose string values are unescaped as unescapeStringField does
+ * ("\\" and "\"" are the character, any other backslash stays).
+ * Returns 0, or -1 where it would refuse the line. */
+static int parse_alert_line(const char *line, struct parsed_point *point)
+{
+	size_t i;
+	if (parse_series(line, point, &i) != 0)
+		return -1;
+	for (;;) {
+		size_t key_start = ++i;
+		i += strcspn(line + i, "=");
+		if (line[i] != '=' || point->field_count == MAX_FIELDS)
+			return -1;
+		copy_text(point->field_keys[point->field_count], line + key_start, i - key_start);
+		char *value = point->field_values[point->field_count];
+		size_t length = 0;
+		if (line[++i] == '"') {
+			for (i++; line[i] != '"'; ) {
+				if (line[i] == '\0')
+					return -1;
+				assert_true(length + 1 < TEXT_MAX);
+				if (line[i] == '\\' && (line[i + 1] == '"' || line[i + 1] == '\\'))
+					i++;
+				value[length++] = line[i++];
+			}
+			i++;
+			value[length] = '\0';
+		} else {
+			size_t value_start = i;
+			i += strcspn(line + i, ", \n");
+			copy_text(value, line + value_start, i - value_start);
+		}
+		point->field_count++;
+		if (line[i] != ',')
+			break;
+	}
+	if (line[i] != ' ')
+		return -1;
+	size_t time_start = ++i;
+	i += strspn(line + i, "-0123456789");
+	if (line[i] != '\n' || line[i + 1] != '\0')
+		return -1;
+	copy_text(point->timestamp, line + time_start, i - time_start);
+	return 0;
+}
+
+static void assert_alert_line(enum lineproto_backslash backslash, const struct identity *id,
+                              const struct lineproto_alert *alert, const char *expected)
+{
+	char out[1024];
+	int length = lineproto_alert(backslash, id, alert, out, sizeof(out));
+	if (length != (int)strlen(expected) || strcmp(out, expected) != 0)
+		fail_msg("alert line\n  %s  (%d), not\n  %s", out, length, expected);
+}
+
+/* A raise at its since, a clear at its time, in every store's spelling. */
+static void test_alert_line(void **state)
+{
+	(void)state;
+	struct identity id = { .gateway = "gw-01", .district = "Fröslunda", .site = "Skolvägen 2, norr" };
+	struct lineproto_alert alert = {
+		.sensor = "skolvag-passage", .problem = "failed", .active = true,
+		.detail = "cannot read: No such device", .ts_ms = INT64_C(1794049200000),
+	};
+	assert_alert_line(LINEPROTO_BACKSLASH_AS_IS, &id, &alert,
+	                  "alert,district=Fröslunda,gateway=gw-01,problem=failed,sensor=skolvag-passage,"
+	                  "site=Skolvägen\\ 2\\,\\ norr active=true,detail=\"cannot read: No such device\" 1794049200\n");
+
+	/* cleared, to the second (floor), no site */
+	id.site = NULL;
+	alert.active = false;
+	alert.ts_ms = INT64_C(1794050400999);
+	assert_alert_line(LINEPROTO_BACKSLASH_AS_IS, &id, &alert,
+	                  "alert,district=Fröslunda,gateway=gw-01,problem=failed,sensor=skolvag-passage "
+	                  "active=false,detail=\"cannot read: No such device\" 1794050400\n");
+
+	/* VictoriaMetrics keeps no text: the detail is left out, active stays
+	 * first (the read-back asks for alert_active) */
+	id.district = "a\\b c";
+	alert.problem = "lamp_fault";
+	alert.detail = NULL;
+	alert.active = true;
+	alert.ts_ms = -1500;
+	assert_alert_line(LINEPROTO_BACKSLASH_DOUBLED, &id, &alert,
+	                  "alert,district=a\\\\b\\ c,gateway=gw-01,problem=lamp_fault,sensor=skolvag-passage "
+	                  "active=true -2\n");
+	assert_alert_line(LINEPROTO_BACKSLASH_AS_IS, &id, &alert,
+	                  "alert,district=a\\b\\ c,gateway=gw-01,problem=lamp_fault,sensor=skolvag-passage "
+	                  "active=true -2\n");
+}
+
+struct detail_case {
+	const char *detail;
+	const char *written;     /* between the quotes */
+	const char *stored;      /* what influxd keeps */
+};
+
+static const struct detail_case detail_cases[] = {
+	{ "plain text", "plain text", "plain text" },
+	{ "", "", "" },
+	{ "say \"hi\"", "say \\\"hi\\\"", "say \"hi\"" },
+	{ "a\\b", "a\\\\b", "a\\b" },
+	{ "end\\", "end\\\\", "end\\" },
+	{ "\\\"", "\\\\\\\"", "\\\"" },
+	{ "\"", "\\\"", "\"" },
+	{ "x=1i,y=\"2\" 3 4", "x=1i,y=\\\"2\\\" 3 4", "x=1i,y=\"2\" 3 4" },
+	{ "a, b=c d #+/", "a, b=c d #+/", "a, b=c d #+/" },
+	{ "Årby \xF0\x9F\x98\x80 ö", "Årby \xF0\x9F\x98\x80 ö", "Årby \xF0\x9F\x98\x80 ö" },
+	/* one point a line: control characters are spaces */
+	{ "line\nbreak\ttab\r\x7f", "line break tab  ", "line break tab  " },
+	{ "\"\n\\", "\\\" \\\\", "\" \\" },
+	/* not UTF-8: a character cut at the end of a buffer, stray bytes, an
+	 * overlong form, a surrogate, beyond U+10FFFF */
+	{ "cut \xC3", "cut ?", "cut ?" },
+	{ "cut \xF0\x9F\x98", "cut ???", "cut ???" },
+	{ "bad \xFF \xC0\xAF \x80", "bad ? ?? ?", "bad ? ?? ?" },
+	{ "\xED\xA0\x80 \xF4\x90\x80\x80", "??? ????", "??? ????" },
+};
+
+/* The detail: escaped so that every store reads back what was meant, and
+ * the line ends where the server's line splitter thinks it does, whatever
+ * the text; with every hostile district and site beside it. */
+static void test_alert_detail(void **state)
+{
+	(void)state;
+	struct identity id = { .gateway = "gw-01", .district = "Årby", .site = NULL };
+	for (size_t i = 0; i < sizeof(detail_cases) / sizeof(detail_cases[0]); i++) {
+		struct lineproto_alert alert = {
+			.sensor = "door", .problem = "blocked", .active = true, .detail = detail_cases[i].detail,
+			.ts_ms = INT64_C(1793599200000),
+		};
+		char expected[512];
+		snprintf(expected, sizeof(expected),
+		         "alert,district=Årby,gateway=gw-01,problem=blocked,sensor=door active=true,detail=\"%s\" 1793599200\n",
+		         detail_cases[i].written);
+		assert_alert_line(LINEPROTO_BACKSLASH_AS_IS, &id, &alert, expected);
+	}
+
+	size_t tag_count = sizeof(escape_cases) / sizeof(escape_cases[0]);
+	for (size_t t = 0; t < tag_count; t++) {
+		for (size_t d = 0; d < sizeof(detail_cases) / sizeof(detail_cases[0]); d++) {
+			struct identity hostile = { .gateway = "gw-01", .district = escape_cases[t].value,
+			                            .site = escape_cases[tag_count - 1 - t].value };
+			struct lineproto_alert alert = {
+				.sensor = "door", .problem = "stuck", .active = d % 2 == 0, .detail = detail_cases[d].detail,
+				.ts_ms = INT64_C(1793599200000),
+			};
+			char body[2048];
+			int length = lineproto_alert(LINEPROTO_BACKSLASH_AS_IS, &hostile, &alert, body, sizeof(body));
+			assert_true(length > 0);
+			/* a second point after it in the same body */
+			assert_true(lineproto_alert(LINEPROTO_BACKSLASH_AS_IS, &hostile, &alert, body + length,
+			                            sizeof(body) - (size_t)length) > 0);
+			if (line_splitter_end(body) != (size_t)length - 1)
+				fail_msg("the server cuts the body elsewhere: %s", body);
+			body[length] = '\0';
+
+			struct parsed_point point;
+			if (parse_alert_line(body, &point) != 0)
+				fail_msg("influxd would refuse: %s", body);
+			assert_string_equal(point.measurement, "alert");
+			assert_int_equal(point.tags_end, line_splitter_first_space(body));
+			assert_string_equal(tag_value(&point, "gateway"), "gw-01");
+			assert_string_equal(tag_value(&point, "problem"), "stuck");
+			assert_string_equal(tag_value(&point, "sensor"), "door");
+			const char *district = tag_value(&point, "district"), *site = tag_value(&point, "site");
+			if (escape_cases[t].stored)
+				assert_string_equal(district, escape_cases[t].stored);
+			else
+				assert_null(district);
+			if (escape_cases[tag_count - 1 - t].stored)
+				assert_string_equal(site, escape_cases[tag_count - 1 - t].stored);
+			else
+				assert_null(site);
+			assert_int_equal(point.field_count, 2);
+			assert_string_equal(point.field_keys[0], "active");
+			assert_string_equal(point.field_values[0], d % 2 == 0 ? "true" : "false");
+			assert_string_equal(point.field_keys[1], "detail");
+			assert_string_equal(point.field_values[1], detail_cases[d].stored);
+			assert_string_equal(point.timestamp, "1793599200");
+		}
+	}
+}
+
+/* The longest detail a sensor can hold, all of it escaped, fits the
+ * daemon's line; a buffer too small gets nothing half-written. */
+static void test_alert_enospc(void **state)
+{
+	(void)state;
+	char detail[ALERT_DETAIL_SIZE];
+	memset(detail, '"', sizeof(detail) - 1);
+	detail[sizeof(detail) - 1] = '\0';
+	struct identity id = { .gateway = "gw-01", .district = "Årby", .site = "Torget" };
+	struct lineproto_alert alert = {
+		.sensor = "door", .problem = "covered", .active = false, .detail = detail, .ts_ms = 0,
+	};
+	char out[1024];
+	int length = lineproto_alert(LINEPROTO_BACKSLASH_AS_IS, &id, &alert, out, sizeof(out));
+	assert_true(length > 2 * (ALERT_DETAIL_SIZE - 1));
+	assert_true(length < 512);
+	for (size_t size = 0; size <= (size_t)length; size += 7) {
+		char small[1024];
+		memset(small, 'X', sizeof(small));
+		assert_int_equal(lineproto_alert(LINEPROTO_BACKSLASH_AS_IS, &id, &alert, small, size), -ENOSPC);
+		if (size > 0)
+			assert_string_equal(small, "");
+		assert_int_equal(small[size], 'X');
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +771,9 @@ int main(void)
 		cmocka_unit_test(test_hostile_tags_read_back),
 		cmocka_unit_test(test_round_trip_exact),
 		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_alert_line),
+		cmocka_unit_test(test_alert_detail),
+		cmocka_unit_test(test_alert_enospc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,11 @@ static void test_names_and_rules(void **state)
 	assert_int_equal(store_dialect_of(INFLUX_V2)->backslash, LINEPROTO_BACKSLASH_AS_IS);
 	assert_int_equal(store_dialect_of(INFLUX_V3)->backslash, LINEPROTO_BACKSLASH_DOUBLED);
 	assert_int_equal(store_dialect_of(INFLUX_VICTORIA)->backslash, LINEPROTO_BACKSLASH_DOUBLED);
+	/* Which keep an alert's detail: VictoriaMetrics turns text into 0. */
+	assert_true(store_dialect_of(INFLUX_V1)->string_fields);
+	assert_true(store_dialect_of(INFLUX_V2)->string_fields);
+	assert_true(store_dialect_of(INFLUX_V3)->string_fields);
+	assert_false(store_dialect_of(INFLUX_VICTORIA)->string_fields);
 	assert_int_equal(store_dialect_of(INFLUX_VICTORIA)->verify, INFLUX_VERIFY_READBACK);
 	assert_int_equal(store_dialect_of(INFLUX_V1)->verify, INFLUX_VERIFY_NONE);
 	assert_int_equal(store_dialect_of(INFLUX_V2)->auth, STORE_AUTH_TOKEN);
