@@ -56,13 +56,20 @@ struct driver_event {
 	bool active;             /* LEVEL: the new logical level (lamp lit, beam broken) */
 };
 
-/* What the daemon tells every driver when it opens a sensor. */
+/* What the daemon tells every driver when it opens a sensor.  Everything
+ * is borrowed for the time of open() only: a driver copies what it keeps. */
 struct driver_env {
 	const char *gateway_id;
 	const char *district;          /* the gateway's district, as written in the config */
 	const char *profiles;          /* simulation profiles file, or NULL outside simulation */
+	const char *scenarios;         /* simulation scenarios file, or NULL when there is none */
 	const char *config_directory;  /* absolute; relative paths in options are taken from here */
 	int64_t now_ms;                /* the schedule's clock at open */
+	/* The sensors paired with this one, in the order of the config: for a
+	 * light sensor, the lamps whose `light =` names it (a simulated light
+	 * sensor sees the light of simulated lamps); none for other types. */
+	const struct sensor_config *const *paired;
+	size_t paired_count;
 };
 
 struct driver_ops {

@@ -242,6 +242,7 @@ void config_free(struct config *config)
 	free(config->gateway.site);
 	free(config->gateway.state_dir);
 	free(config->simulation.profiles);
+	free(config->simulation.scenarios);
 	/* Their field lists live with their copies: config_copy.c,
 	 * sensor_config.c. */
 	mqtt_config_clear(&config->mqtt);

@@ -43,6 +43,7 @@ struct simulation_config {
 	int64_t end_ms;          /* 0 = no end */
 	char *profiles;          /* district profiles file for the sim driver (absolute path);
 	                          * filled even without [simulation], for sim sensors in real time */
+	char *scenarios;         /* the sim driver's scenarios file (absolute path), or NULL */
 	int drain_timeout_s;     /* at the end, how long to wait for delivery (default 30) */
 	int64_t clock_synchronised_at_ms;  /* the virtual clock is untrusted before this (0: never) */
 	int64_t clock_step_at_ms;          /* at this virtual time the clock jumps ... */

@@ -221,6 +221,7 @@ bool simulation_config_equal(const struct simulation_config *a, const struct sim
 	       a->speed == b->speed &&
 	       a->end_ms == b->end_ms &&
 	       same_text(a->profiles, b->profiles) &&
+	       same_text(a->scenarios, b->scenarios) &&
 	       a->drain_timeout_s == b->drain_timeout_s &&
 	       a->clock_synchronised_at_ms == b->clock_synchronised_at_ms &&
 	       a->clock_step_at_ms == b->clock_step_at_ms &&

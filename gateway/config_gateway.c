@@ -1,6 +1,8 @@
 /* config_gateway.c — pass 2 for [gateway] (who and where this gateway is)
- * and [simulation] (a virtual clock, and the sim driver's profiles). */
+ * and [simulation] (a virtual clock, and the sim driver's profiles and
+ * scenarios). */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "config_internal.h"
 #include "lineproto.h"
 #include "parse.h"
+#include "sim_scenario.h"
 #include "slug.h"
 #include "sun.h"
 #include "timefmt.h"
@@ -161,6 +164,42 @@ static void take_clock_trials(struct loader *loader, struct raw_section *section
 		              config_shown(entry->value, shown_buffer));
 }
 
+struct scenario_problems {
+	struct loader *loader;
+	int line;
+};
+
+static void report_scenario_problem(void *user, const char *problem)
+{
+	struct scenario_problems *problems = user;
+	config_report(problems->loader, problems->line, "scenarios: %s", problem);
+}
+
+/* The sim driver's scenarios: read here, so that --check shows every
+ * problem in the file (as FILE:LINE: scenarios: SCENARIOS:LINE: ...)
+ * before anything runs; the sim driver reads the file again at open. */
+static void take_scenarios(struct loader *loader, struct raw_section *section,
+                           struct simulation_config *simulation)
+{
+	bool valid;
+	struct raw_entry *entry = config_take_text(loader, section, "scenarios", false, PATH_MAX - 1, &valid);
+	if (!entry || !valid)
+		return;
+	simulation->scenarios = config_resolve_path(loader, entry->value);
+	if (!simulation->scenarios)
+		return;
+	struct sim_scenarios scenarios;
+	struct scenario_problems problems = { loader, entry->line };
+	char err[256] = "";
+	int r = sim_scenarios_load(simulation->scenarios, simulation->profiles, &scenarios, report_scenario_problem,
+	                           &problems, err, sizeof(err));
+	if (r == -ENOMEM)
+		loader->out_of_memory = true;
+	else if (r < 0 && r != -EINVAL)
+		config_report(loader, entry->line, "scenarios: cannot read %s", err);
+	sim_scenarios_clear(&scenarios);
+}
+
 void config_validate_simulation(struct loader *loader, struct config *config)
 {
 	char shown_buffer[SHOWN_VALUE_SIZE];
@@ -225,5 +264,6 @@ profiles:
 		simulation->profiles = config_take_path(loader, section, "profiles", TRYGGD_PROFILES_DEFAULT);
 	else
 		simulation->profiles = default_profiles(loader);
+	take_scenarios(loader, section, simulation);
 	config_report_unused(loader, section);
 }

@@ -51,6 +51,8 @@ void config_print_summary(const struct config *config, FILE *out)
 	}
 	if (simulated_sensors)
 		fprintf(out, "profiles    %s\n", config->simulation.profiles);
+	if (simulated_sensors && config->simulation.scenarios)
+		fprintf(out, "scenarios   %s\n", config->simulation.scenarios);
 
 	if (config->has_mqtt) {
 		const struct mqtt_config *mqtt = &config->mqtt;

@@ -137,6 +137,12 @@ int daemon_sensor_start(struct daemon_sensor *entry);
 struct daemon_sensor *daemon_find_sensor(struct daemon *daemon, const char *name);
 /* Pair every lamp with its light sensor, or with none when it is gone. */
 void daemon_pair_lamps(struct daemon *daemon);
+/* The configs in config of the sensors paired with sc, for its driver
+ * (driver_env.paired): a light sensor's lamps, in the config's order.
+ * *paired is an array to free() (NULL when *count is 0) of pointers into
+ * config.  0 or -ENOMEM. */
+int daemon_paired_configs(const struct config *config, const struct sensor_config *sc,
+                          const struct sensor_config ***paired, size_t *count);
 
 /* daemon_alert_store.c */
 /* Every sensor's problems against what the store was last told: a point

@@ -7,7 +7,8 @@
  * with every problem logged, and the configuration loaded before keeps
  * running.  Otherwise only what changed is reopened:
  *   - sensors are matched by name: one that did not change runs on
- *     untouched; one whose settings changed (same type) is reconfigured
+ *     untouched; one whose settings changed (same type), or a light
+ *     sensor whose lamps were added, removed or changed, is reconfigured
  *     and keeps its open window; one that is gone, or changed type, has its
  *     open window closed as it stands (as at a stop) and its retained
  *     alert cleared; a new one is opened and started;
@@ -70,17 +71,26 @@ static int reload_sensors(struct daemon *daemon, const struct config *config, st
 		const struct sensor_config *sc = &config->sensors[i];
 		struct daemon_sensor *old = daemon_find_sensor(daemon, sc->name);
 		if (old && sensor_config(old->sensor)->type == sc->type) {
-			if (sensor_config_equal(sensor_config(old->sensor), sc)) {
+			/* A light sensor whose lamps changed has changed too: a sim
+			 * one sees them (driver_env.paired). */
+			const struct sensor_config **paired = NULL;
+			size_t paired_count = 0;
+			int paired_r = daemon_paired_configs(config, sc, &paired, &paired_count);
+			if (paired_r < 0) {
+				log_error("sensor %s: out of memory; it keeps its old settings", sc->name);
+			} else if (sensor_config_equal(sensor_config(old->sensor), sc) &&
+			           sensor_paired_equal(old->sensor, paired, paired_count)) {
 				tally->kept++;
 			} else {
 				char err[256] = "";
-				int r = sensor_reconfigure(old->sensor, sc, err, sizeof(err));
+				int r = sensor_reconfigure_paired(old->sensor, sc, paired, paired_count, err, sizeof(err));
 				if (r < 0)
 					log_error("sensor %s: the new settings cannot work (%s); it keeps its old ones", sc->name,
 					          err[0] ? err : strerror(-r));
 				else
 					tally->changed++;
 			}
+			free(paired);
 			sensors[i] = *old;
 			memset(old, 0, sizeof(*old));
 			continue;

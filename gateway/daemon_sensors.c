@@ -1,4 +1,5 @@
-/* daemon_sensors.c — the daemon's sensors: each opened with its topics,
+/* daemon_sensors.c — the daemon's sensors: each opened with its topics
+ * (and, for a light sensor, told of its lamps' configs: driver_env.paired),
  * started on the schedule, lamps paired with their light sensors, and
  * closed again, at a stop or when a reload removes one (daemon_reload.c). */
 #include <errno.h>
@@ -20,6 +21,7 @@ struct sensor_setup daemon_sensor_setup(struct daemon *daemon)
 			.gateway_id = config->gateway.id,
 			.district = config->gateway.district,
 			.profiles = config->simulation.profiles,
+			.scenarios = config->simulation.scenarios,
 			.config_directory = config->directory,
 		},
 		.window_ms = daemon->window_ms,
@@ -40,12 +42,50 @@ int daemon_open_topics(struct daemon *daemon)
 	return r;
 }
 
+int daemon_paired_configs(const struct config *config, const struct sensor_config *sc,
+                          const struct sensor_config ***paired, size_t *count)
+{
+	*paired = NULL;
+	*count = 0;
+	if (sc->type != SENSOR_LIGHT)
+		return 0;
+	for (size_t pass = 0; pass < 2; pass++) {
+		/* Counted first, then filled. */
+		size_t found = 0;
+		for (size_t i = 0; i < config->sensor_count; i++) {
+			const struct sensor_config *lamp = &config->sensors[i];
+			if (lamp->type != SENSOR_LAMP || !lamp->light || strcmp(lamp->light, sc->name) != 0)
+				continue;
+			if (pass == 1)
+				(*paired)[found] = lamp;
+			found++;
+		}
+		if (found == 0)
+			return 0;
+		if (pass == 0) {
+			*paired = calloc(found, sizeof(**paired));
+			if (!*paired)
+				return -ENOMEM;
+		}
+		*count = found;
+	}
+	return 0;
+}
+
 int daemon_sensor_open(struct daemon *daemon, const struct sensor_config *sc, struct daemon_sensor *entry)
 {
 	struct sensor_setup setup = daemon_sensor_setup(daemon);
+	const struct sensor_config **paired = NULL;
 	char err[256] = "";
 	memset(entry, 0, sizeof(*entry));
-	int r = sensor_new(&setup, sc, &entry->sensor, err, sizeof(err));
+	int r = daemon_paired_configs(daemon->config, sc, &paired, &setup.env.paired_count);
+	if (r < 0) {
+		log_error("sensor %s: cannot open: %s", sc->name, strerror(-r));
+		return r;
+	}
+	setup.env.paired = paired;
+	r = sensor_new(&setup, sc, &entry->sensor, err, sizeof(err));
+	free(paired);   /* the sensor has its own copies */
 	if (r < 0) {
 		log_error("sensor %s: cannot open (driver %s): %s", sc->name, sc->driver, err[0] ? err : strerror(-r));
 		return r;

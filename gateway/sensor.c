@@ -378,8 +378,49 @@ static void sensor_clear_env(struct sensor_env_strings *strings)
 	free(strings->gateway_id);
 	free(strings->district);
 	free(strings->profiles);
+	free(strings->scenarios);
 	free(strings->config_directory);
 	*strings = (struct sensor_env_strings){ 0 };
+}
+
+void sensor_paired_clear(struct sensor_paired *paired)
+{
+	for (size_t i = 0; i < paired->count; i++)
+		sensor_config_clear(&paired->configs[i]);
+	free(paired->configs);
+	free(paired->pointers);
+	*paired = (struct sensor_paired){ 0 };
+}
+
+int sensor_paired_copy(const struct sensor_config *const *from, size_t count, struct sensor_paired *to)
+{
+	*to = (struct sensor_paired){ 0 };
+	if (count == 0)
+		return 0;
+	to->configs = calloc(count, sizeof(*to->configs));
+	to->pointers = calloc(count, sizeof(*to->pointers));
+	if (!to->configs || !to->pointers)
+		goto fail;
+	/* Counted as they are made, so a failure clears exactly those. */
+	for (; to->count < count; to->count++) {
+		if (sensor_config_copy(from[to->count], &to->configs[to->count]) < 0)
+			goto fail;
+		to->pointers[to->count] = &to->configs[to->count];
+	}
+	return 0;
+fail:
+	sensor_paired_clear(to);
+	return -ENOMEM;
+}
+
+bool sensor_paired_equal(const struct sensor *sensor, const struct sensor_config *const *paired, size_t count)
+{
+	if (sensor->paired.count != count)
+		return false;
+	for (size_t i = 0; i < count; i++)
+		if (!sensor_config_equal(&sensor->paired.configs[i], paired[i]))
+			return false;
+	return true;
 }
 
 /* One string of the environment into the sensor's own copy; NULL stays
@@ -391,8 +432,9 @@ static bool sensor_copy_text(const char *text, char **copy, const char **used)
 	return !text || *copy;
 }
 
-/* The environment's strings point into the daemon's config, which a reload
- * frees: the sensor keeps copies, and its setup points at them. */
+/* The environment's strings and paired configs point into the daemon's
+ * config, which a reload frees: the sensor keeps copies, and its setup
+ * points at them. */
 static int sensor_copy_env(struct sensor *sensor, const struct driver_env *env)
 {
 	struct sensor_env_strings *strings = &sensor->env_strings;
@@ -400,8 +442,13 @@ static int sensor_copy_env(struct sensor *sensor, const struct driver_env *env)
 	if (sensor_copy_text(env->gateway_id, &strings->gateway_id, &own->gateway_id) &&
 	    sensor_copy_text(env->district, &strings->district, &own->district) &&
 	    sensor_copy_text(env->profiles, &strings->profiles, &own->profiles) &&
-	    sensor_copy_text(env->config_directory, &strings->config_directory, &own->config_directory))
+	    sensor_copy_text(env->scenarios, &strings->scenarios, &own->scenarios) &&
+	    sensor_copy_text(env->config_directory, &strings->config_directory, &own->config_directory) &&
+	    sensor_paired_copy(env->paired, env->paired_count, &sensor->paired) == 0) {
+		own->paired = sensor->paired.pointers;
+		own->paired_count = sensor->paired.count;
 		return 0;
+	}
 	sensor_clear_env(strings);
 	*own = (struct driver_env){ 0 };
 	return -ENOMEM;
@@ -496,6 +543,7 @@ void sensor_free(struct sensor *sensor)
 	free(sensor->pending);
 	sensor_config_clear(&sensor->config);
 	sensor_clear_env(&sensor->env_strings);
+	sensor_paired_clear(&sensor->paired);
 	free(sensor);
 }
 

@@ -37,7 +37,9 @@
  * settings with sensor_reconfigure() and keeps its open window, a removed
  * one is freed with sensor_free() while the loop runs on, an added one is
  * made with sensor_new() and sensor_start(); then the daemon pairs every
- * lamp again (sensor_pair), since a lamp's `light =` may have changed. */
+ * lamp again (sensor_pair), since a lamp's `light =` may have changed.  A
+ * light sensor whose lamps (driver_env.paired) changed counts as changed
+ * too (sensor_paired_equal, sensor_reconfigure_paired). */
 #ifndef TRYGGD_SENSOR_H
 #define TRYGGD_SENSOR_H
 
@@ -68,7 +70,7 @@ struct sensor_events {
 struct sensor_setup {
 	sd_event *event;
 	struct schedule *schedule;
-	struct driver_env env;       /* the strings are copied (now_ms is the sensor's) */
+	struct driver_env env;       /* the strings and paired configs are copied (now_ms is the sensor's) */
 	int64_t window_ms;
 	double latitude, longitude;  /* for the sun's height (covered) */
 	struct sensor_events events;
@@ -134,6 +136,20 @@ int sensor_start(struct sensor *sensor, int priority);
  * window cut at the change, if the old driver had to let go before the new
  * settings could be judged). */
 int sensor_reconfigure(struct sensor *sensor, const struct sensor_config *config, char *err, size_t err_size);
+
+/* sensor_reconfigure() with new paired configs for the driver too
+ * (driver_env.paired: a light sensor's lamps), copied as sensor_new()
+ * copies them: the daemon calls it when a lamp paired with a light sensor
+ * was added, removed or changed, even if the light sensor's own section
+ * did not change, since a sim light sensor sees its lamps.  When the new
+ * settings are refused the sensor keeps its old paired configs too. */
+int sensor_reconfigure_paired(struct sensor *sensor, const struct sensor_config *config,
+                              const struct sensor_config *const *paired, size_t paired_count, char *err,
+                              size_t err_size);
+
+/* Whether the sensor's driver was told of exactly these paired configs
+ * (sensor_config_equal, in this order). */
+bool sensor_paired_equal(const struct sensor *sensor, const struct sensor_config *const *paired, size_t count);
 
 /* The end of the open window. */
 int64_t sensor_window_end(const struct sensor *sensor);

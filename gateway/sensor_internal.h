@@ -7,7 +7,7 @@
  * gateway/sensor*.c includes this.
  *
  * struct sensor owns its copy of the configuration and of the driver
- * environment's strings, the driver's state, the io source, the worker,
+ * environment's strings and paired configs, the driver's state, the io source, the worker,
  * the slot timer's handle and the pending passes; it borrows the loop and
  * the schedule, and its paired light sensor or lamps (sensor.h). */
 #ifndef TRYGGD_SENSOR_INTERNAL_H
@@ -23,14 +23,23 @@ struct pending_pass {
 
 /* The strings of struct driver_env, the sensor's own copies. */
 struct sensor_env_strings {
-	char *gateway_id, *district, *profiles, *config_directory;
+	char *gateway_id, *district, *profiles, *scenarios, *config_directory;
+};
+
+/* The configs of the sensors paired with this one (driver_env.paired), the
+ * sensor's own copies, and the array of pointers to them the env shows. */
+struct sensor_paired {
+	struct sensor_config *configs;
+	const struct sensor_config **pointers;
+	size_t count;
 };
 
 struct sensor {
 	struct sensor_config config;           /* its own copy */
 	const struct driver_ops *driver;
-	struct sensor_setup setup;             /* setup.env's strings point into env_strings */
+	struct sensor_setup setup;             /* setup.env's strings point into env_strings, */
 	struct sensor_env_strings env_strings;
+	struct sensor_paired paired;           /* ... and its paired configs into paired */
 	int64_t interval_ms;
 	bool event_driven;
 	struct schedule_timer *timer;          /* the slot timer: NULL until sensor_start() */
@@ -101,6 +110,10 @@ void sensor_publish_passes(struct sensor *sensor, int64_t ts_ms, uint64_t passes
 bool sensor_light_dark(const struct sensor *lamp);
 /* Start (or go on) failing at now_ms; closes the driver.  When to retry. */
 int64_t sensor_fail(struct sensor *sensor, int64_t now_ms, const char *detail);
+/* Copies of count configs into *to (empty first): 0, or -ENOMEM with *to
+ * empty.  Cleared with sensor_paired_clear(). */
+int sensor_paired_copy(const struct sensor_config *const *from, size_t count, struct sensor_paired *to);
+void sensor_paired_clear(struct sensor_paired *paired);
 
 /* sensor_events.c */
 /* Credit the time up to until_ms, as the sensor stood since the cursor. */

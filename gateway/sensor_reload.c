@@ -21,12 +21,14 @@
 /* Room for "cannot open: " in front, within an alert's detail. */
 #define OPEN_ERROR_SIZE (ALERT_DETAIL_SIZE - 16)
 
-/* The driver, settings and worker a sensor runs with: what a reload
- * exchanges, and gives back when the new settings are refused late. */
+/* The driver, settings, paired configs and worker a sensor runs with:
+ * what a reload exchanges, and gives back when the new settings are
+ * refused late. */
 struct sensor_running {
 	struct sensor_config config;
 	const struct driver_ops *driver;
 	struct sensor_worker *worker;
+	struct sensor_paired paired;
 };
 
 static bool needs_worker(const struct driver_ops *driver)
@@ -39,11 +41,14 @@ static bool needs_worker(const struct driver_ops *driver)
  * does not change. */
 static void sensor_exchange(struct sensor *sensor, struct sensor_running *other)
 {
-	struct sensor_running mine = { sensor->config, sensor->driver, sensor->worker };
+	struct sensor_running mine = { sensor->config, sensor->driver, sensor->worker, sensor->paired };
 	sensor->config = other->config;
 	sensor->driver = other->driver;
 	sensor->worker = other->worker;
+	sensor->paired = other->paired;
 	*other = mine;
+	sensor->setup.env.paired = sensor->paired.pointers;
+	sensor->setup.env.paired_count = sensor->paired.count;
 	sensor->interval_ms = (int64_t)sensor->config.interval_s * 1000;
 	sensor->event_driven = sensor->driver->event_fd && sensor->driver->read_events;
 }
@@ -110,6 +115,14 @@ static void sensor_resume(struct sensor *sensor, int64_t now_ms, int r, const ch
 
 int sensor_reconfigure(struct sensor *sensor, const struct sensor_config *config, char *err, size_t err_size)
 {
+	return sensor_reconfigure_paired(sensor, config, sensor->paired.pointers, sensor->paired.count, err,
+	                                 err_size);
+}
+
+int sensor_reconfigure_paired(struct sensor *sensor, const struct sensor_config *config,
+                              const struct sensor_config *const *paired, size_t paired_count, char *err,
+                              size_t err_size)
+{
 	struct sensor_running other = { 0 };
 	void *trial = NULL;
 	char open_err[OPEN_ERROR_SIZE] = "";
@@ -126,6 +139,8 @@ int sensor_reconfigure(struct sensor *sensor, const struct sensor_config *config
 		return -EINVAL;
 	}
 	r = sensor_config_copy(config, &other.config);
+	if (r >= 0)
+		r = sensor_paired_copy(paired, paired_count, &other.paired);
 	if (r < 0) {
 		snprintf(err, err_size, "out of memory");
 		goto out;
@@ -143,8 +158,11 @@ int sensor_reconfigure(struct sensor *sensor, const struct sensor_config *config
 
 	int64_t now = sensor_now(sensor);
 	bool was_open = sensor->state != NULL;
-	sensor->setup.env.now_ms = now;
-	r = other.driver->open(&other.config, &sensor->setup.env, &trial, open_err, sizeof(open_err));
+	struct driver_env trial_env = sensor->setup.env;
+	trial_env.now_ms = now;
+	trial_env.paired = other.paired.pointers;
+	trial_env.paired_count = other.paired.count;
+	r = other.driver->open(&other.config, &trial_env, &trial, open_err, sizeof(open_err));
 	if (r == -EINVAL || r == -ENOMEM) {
 		snprintf(err, err_size, "%s", open_err[0] ? open_err : strerror(-r));
 		trial = NULL;
@@ -183,5 +201,6 @@ out:
 	if (other.worker != sensor->worker)
 		sensor_worker_free(other.worker);
 	sensor_config_clear(&other.config);
+	sensor_paired_clear(&other.paired);
 	return r;
 }

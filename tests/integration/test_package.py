@@ -59,6 +59,7 @@ EXPECTED_FILES = PROGRAMS + list(MAN_PAGES) + [
     "lib/systemd/system/tryggd@.service",
     "usr/lib/sysusers.d/tryggd.conf",
     "usr/share/tryggd/seeds/districts.ini",
+    "usr/share/tryggd/seeds/scenarios.ini",
     "usr/share/doc/tryggd/README.md",
 ]
 # Every path of the package is under one of these.

@@ -61,6 +61,7 @@ static const char sections[] =
 	"speed = 10\n"
 	"drain_timeout = 5\n"
 	"profiles = profiles.ini\n"
+	"scenarios = scenarios.ini\n"
 	"\n"
 	"[mqtt]\n"
 	"uri = ssl://a.example:8883, mqtts://b.example:8883\n"
@@ -166,6 +167,8 @@ static void make_files(struct fixture *fixture)
 	in_fixture(fixture, "cas/0a1b2c3d.0", path, sizeof(path));
 	temp_tree_make_parent(path);
 	pki_join(path, (const char *const[]){ ca, NULL });
+	in_fixture(fixture, "scenarios.ini", path, sizeof(path));
+	temp_tree_write(path, "[renewal]\ndistrict = Årby\nfrom = 2026-04-20\nlamp_lux = 30\n");
 	const char *const secrets[] = { "mqtt-password", "influx-password", "influx-token" };
 	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
 		in_fixture(fixture, secrets[i], path, sizeof(path));
@@ -205,7 +208,7 @@ static void load(const struct fixture *fixture, struct config *config)
  * below, then update the number here. */
 #if UINTPTR_MAX == UINT64_MAX
 _Static_assert(sizeof(struct gateway_config) == 64, "struct gateway_config changed: see above");
-_Static_assert(sizeof(struct simulation_config) == 64, "struct simulation_config changed: see above");
+_Static_assert(sizeof(struct simulation_config) == 72, "struct simulation_config changed: see above");
 _Static_assert(sizeof(struct mqtt_config) == 224, "struct mqtt_config changed: see above");
 _Static_assert(sizeof(struct influx_config) == 128, "struct influx_config changed: see above");
 #endif
@@ -444,6 +447,7 @@ static const struct change simulation_changes[] = {
 	TO_REAL(SIMULATION, speed, 0),
 	TO_NUMBER(SIMULATION, end_ms, INT64, 0),
 	TO_TEXT_OR_NULL(SIMULATION, profiles, "/elsewhere/districts.ini"),
+	TO_TEXT_OR_NULL(SIMULATION, scenarios, "/elsewhere/scenarios.ini"),
 	TO_NUMBER(SIMULATION, drain_timeout_s, INTEGER, 6),
 	TO_NUMBER(SIMULATION, clock_synchronised_at_ms, INT64, INT64_C(1793578201000)),
 	TO_NUMBER(SIMULATION, clock_step_at_ms, INT64, INT64_C(1793578801000)),

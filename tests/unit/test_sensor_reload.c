@@ -6,9 +6,10 @@
  * nothing twice; settings the driver refuses leave the sensor as it was,
  * whether refused at once or only once the old driver let go of a device
  * it held for itself; a device that is not there makes the sensor fail and
- * retry; a threshold turned off clears its alert.  Every configuration the
- * sensor is given is freed right after the call that takes it, so under
- * ASan a sensor that borrowed one would be caught. */
+ * retry; a threshold turned off clears its alert; a light sensor's lamps
+ * (driver_env.paired) reach its driver, at a reload too.  Every
+ * configuration the sensor is given is freed right after the call that
+ * takes it, so under ASan a sensor that borrowed one would be caught. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +37,13 @@ struct device {
 
 static struct device device;
 
+/* What the driver was told at its last open of the sensors paired with
+ * its sensor (driver_env.paired): how many, and each one's seed. */
+static struct {
+	size_t count;
+	char seeds[4][16];
+} told;
+
 struct scripted {
 	double value;
 };
@@ -56,6 +64,11 @@ static int scripted_open(const struct sensor_config *sc, const struct driver_env
 	if (gone_until && env->now_ms < START + strtoll(gone_until, NULL, 10)) {
 		snprintf(err, err_size, "scripted: not there");
 		return -ENODEV;
+	}
+	told.count = env->paired_count;
+	for (size_t i = 0; i < env->paired_count && i < 4; i++) {
+		const char *seed = sensor_option(env->paired[i], "seed");
+		snprintf(told.seeds[i], sizeof(told.seeds[i]), "%s", seed ? seed : "");
 	}
 	struct scripted *scripted = calloc(1, sizeof(*scripted));
 	if (!scripted)
@@ -579,6 +592,77 @@ static void test_sample_in_flight_is_taken_first(void **unused)
 	run_finish();
 }
 
+/* ---- a light sensor's lamps (driver_env.paired) ---- */
+
+static void test_paired_configs_reach_the_driver(void **unused)
+{
+	(void)unused;
+	sd_event *event = NULL;
+	struct schedule *schedule = NULL;
+	assert_int_equal(sd_event_new(&event), 0);
+	struct schedule_options options = { .simulated = true, .start_ms = START };
+	assert_int_equal(schedule_new(event, &options, &schedule), 0);
+	memset(&device, 0, sizeof(device));
+	const char *const seed_1[] = { "seed=1", NULL }, *const seed_2[] = { "seed=2", NULL };
+	const char *const refuse[] = { "refuse=yes", NULL };
+
+	/* Opened with one lamp, whose config is freed at once. */
+	struct sensor_config *lamp = section("lampa", SENSOR_LAMP, "sim", 5, seed_1);
+	struct sensor_config *light_config = section("ljus", SENSOR_LIGHT, "scripted", 5, NULL);
+	const struct sensor_config *one[] = { lamp };
+	struct sensor_setup setup = { .event = event, .schedule = schedule, .window_ms = 60 * S,
+		                      .env = { .paired = one, .paired_count = 1 }, .find_driver = find };
+	struct sensor *sensor = NULL;
+	char err[128] = "";
+	assert_int_equal(sensor_new(&setup, light_config, &sensor, err, sizeof(err)), 0);
+	section_free(lamp);
+	assert_int_equal(told.count, 1);
+	assert_string_equal(told.seeds[0], "1");
+
+	struct sensor_config *same = section("lampa", SENSOR_LAMP, "sim", 5, seed_1);
+	struct sensor_config *other = section("lampa", SENSOR_LAMP, "sim", 5, seed_2);
+	struct sensor_config *second = section("lampb", SENSOR_LAMP, "sim", 5, seed_2);
+	const struct sensor_config *same_one[] = { same }, *other_one[] = { other }, *two[] = { same, second };
+	assert_true(sensor_paired_equal(sensor, same_one, 1));
+	assert_false(sensor_paired_equal(sensor, other_one, 1));
+	assert_false(sensor_paired_equal(sensor, NULL, 0));
+	assert_false(sensor_paired_equal(sensor, two, 2));
+
+	/* A lamp added: the driver opens again and is told of both. */
+	assert_int_equal(sensor_reconfigure_paired(sensor, light_config, two, 2, err, sizeof(err)), 0);
+	assert_int_equal(told.count, 2);
+	assert_string_equal(told.seeds[1], "2");
+	assert_true(sensor_paired_equal(sensor, two, 2));
+	assert_int_equal(device.opens, 2);
+	assert_int_equal(device.open_now, 1);
+	/* Reopened without new lamps (a plain reconfigure), it uses its own copies. */
+	section_free(same);
+	section_free(second);
+	told.count = 0;
+	assert_int_equal(sensor_reconfigure(sensor, light_config, err, sizeof(err)), 0);
+	assert_int_equal(told.count, 2);
+	assert_string_equal(told.seeds[0], "1");
+
+	/* Refused settings keep the old lamps too. */
+	struct sensor_config *refused = section("ljus", SENSOR_LIGHT, "scripted", 5, refuse);
+	assert_int_equal(sensor_reconfigure_paired(sensor, refused, other_one, 1, err, sizeof(err)), -EINVAL);
+	assert_false(sensor_paired_equal(sensor, other_one, 1));
+	struct sensor_config *again_a = section("lampa", SENSOR_LAMP, "sim", 5, seed_1);
+	struct sensor_config *again_b = section("lampb", SENSOR_LAMP, "sim", 5, seed_2);
+	const struct sensor_config *again[] = { again_a, again_b };
+	assert_true(sensor_paired_equal(sensor, again, 2));
+
+	section_free(refused);
+	section_free(again_a);
+	section_free(again_b);
+	section_free(other);
+	section_free(light_config);
+	sensor_free(sensor);
+	assert_int_equal(device.open_now, 0);
+	schedule_free(schedule);
+	sd_event_unref(event);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_missing_device_fails_and_retries),
 		cmocka_unit_test(test_threshold_turned_off_clears_its_alert),
 		cmocka_unit_test(test_sample_in_flight_is_taken_first),
+		cmocka_unit_test(test_paired_configs_reach_the_driver),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
