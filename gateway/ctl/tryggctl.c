@@ -5,10 +5,12 @@
  * so when run, so that a technician reading the manual is not left to
  * guess whether a command was mistyped.  Nothing is allocated here. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common.h"
+#include "report.h"
 #include "setup_influx.h"
 
 struct subcommand {
@@ -20,7 +22,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "probe", "list the sensors this board has, with config sections to paste", ctl_probe },
 	{ "watch", "live view of a gateway's MQTT traffic", ctl_watch },
-	{ "report", "trend report from the store (HTML, or --format csv)", NULL },
+	{ "report", "trend report from the store (HTML, or --format csv)", ctl_report },
 	{ "setup-influx", "create the database, retention and downsampling in InfluxDB", ctl_setup_influx },
 };
 
@@ -39,10 +41,14 @@ static void print_help(FILE *out)
 	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
 		if (subcommands[i].run)
 			fprintf(out, "  %-14s%s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(out, "\nComing in a later version:\n");
+	bool later = false;
 	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
-		if (!subcommands[i].run)
+		if (!subcommands[i].run) {
+			if (!later)
+				fprintf(out, "\nComing in a later version:\n");
+			later = true;
 			fprintf(out, "  %-14s%s\n", subcommands[i].name, subcommands[i].summary);
+		}
 	fprintf(out,
 	        "\n"
 	        "Options:\n"
