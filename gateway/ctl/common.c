@@ -83,6 +83,27 @@ int ctl_status_of_error(int error)
 	}
 }
 
+int ctl_status_of_store_error(const char *command, int error)
+{
+	switch (error) {
+	case 0:
+		return 0;
+	case -EREMOTEIO:
+		return CTL_EX_REFUSED;
+	case -EHOSTUNREACH:
+	case -EACCES:
+	case -EPROTO:
+		return EX_UNAVAILABLE;
+	case -ENOENT:
+		return EX_NOINPUT;
+	case -EINVAL:
+		return EX_USAGE;
+	default:
+		ctl_error(command, "cannot go on: %s", strerror(-error));
+		return ctl_status_of_error(error);
+	}
+}
+
 int ctl_finish_output(const char *command, FILE *out, int status)
 {
 	/* ferror() first: a write that failed earlier is not undone by a

@@ -39,6 +39,17 @@ int ctl_option_error(const char *command, int option, char *argv[], const char *
  * resource, EX_SOFTWARE otherwise. */
 int ctl_status_of_error(int error);
 
+/* What a subcommand that asks the store (setup-influx, report) exits with
+ * when it stopped with error, 0 or a negative errno as influx_query()
+ * gives them: 0 for 0; CTL_EX_REFUSED for -EREMOTEIO (a statement refused,
+ * its reason shown); EX_UNAVAILABLE for -EHOSTUNREACH, -EACCES and -EPROTO
+ * (no answer, credentials refused, not the store it should be);
+ * EX_NOINPUT for -ENOENT (a credentials file that cannot be read);
+ * EX_USAGE for -EINVAL; otherwise "cannot go on" with the reason on stderr
+ * and ctl_status_of_error(). */
+#define CTL_EX_REFUSED 1
+int ctl_status_of_store_error(const char *command, int error);
+
 /* Flush out and tell whether everything written reached it: status, or
  * EX_IOERR with a message when it did not (a full disk, a closed pipe). */
 int ctl_finish_output(const char *command, FILE *out, int status);

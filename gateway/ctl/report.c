@@ -35,7 +35,6 @@
 #define DEFAULT_THRESHOLD 0.5
 #define DEFAULT_TIMEOUT_S 300
 #define INSTALLED_PROFILES "/usr/share/tryggd/seeds/districts.ini"
-#define EX_REFUSED 1
 
 static void print_help(FILE *out)
 {
@@ -219,27 +218,6 @@ static void build(struct report_context *context)
 	report_section_queries(context);
 }
 
-static int exit_status(int r)
-{
-	switch (r) {
-	case 0:
-		return 0;
-	case -EREMOTEIO:
-		return EX_REFUSED;
-	case -EHOSTUNREACH:
-	case -EACCES:
-	case -EPROTO:
-		return EX_UNAVAILABLE;
-	case -ENOENT:
-		return EX_NOINPUT;
-	case -EINVAL:
-		return EX_USAGE;
-	default:
-		ctl_error(COMMAND, "cannot go on: %s", strerror(-r));
-		return ctl_status_of_error(r);
-	}
-}
-
 /* Everything after the command line: load, compute, write. */
 static int run(struct report_options *options)
 {
@@ -267,7 +245,7 @@ static int run(struct report_options *options)
 	if (r == 0)
 		r = list_districts(options, &data, &districts, &(size_t){ 0 });
 	if (r < 0) {
-		status = exit_status(r);
+		status = ctl_status_of_store_error(COMMAND, r);
 		goto out;
 	}
 	struct report_context context = { .options = options, .data = &data, .calendar = &calendar,
@@ -286,7 +264,7 @@ static int run(struct report_options *options)
 		ctl_error(COMMAND, "warning: the store holds no windows for the period; the report says so");
 	build(&context);
 	if (document.error) {
-		status = exit_status(document.error);
+		status = ctl_status_of_store_error(COMMAND, document.error);
 		goto out;
 	}
 	char last_day[20];

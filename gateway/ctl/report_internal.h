@@ -3,8 +3,9 @@
  *
  *   report.c          the command line, the order of the run, exit statuses
  *   report_query.c    every InfluxQL statement (built in one place, each
- *                     one kept for the appendix), POST /query, and the
- *                     answers turned into struct report_data
+ *                     one kept for the appendix), POST /query (through
+ *                     influx_query.h), and the answers turned into struct
+ *                     report_data
  *   report_calendar.c local time (Europe/Stockholm through the system's tz
  *                     database): the hours, days and nights of the period,
  *                     and which hours are after dark

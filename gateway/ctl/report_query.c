@@ -20,7 +20,6 @@
  * Ownership: struct report_data owns every string and array in it; the
  * libcurl handle, the request and the JSON of each answer live only
  * within report_load(). */
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -35,23 +34,13 @@
 #include "calendar.h"
 #include "common.h"
 #include "credentials.h"
+#include "influx_query.h"
 #include "report_internal.h"
 
 #define COMMAND REPORT_COMMAND
 #define ANSWER_SIZE_MAX (1024L << 20)
 
 /* ---- statements ----------------------------------------------------------------------- */
-
-static void put_string(FILE *out, const char *text)
-{
-	fputc('\'', out);
-	for (; *text; text++) {
-		if (*text == '\'' || *text == '\\')
-			fputc('\\', out);
-		fputc(*text, out);
-	}
-	fputc('\'', out);
-}
 
 static void put_time(FILE *out, int64_t ms)
 {
@@ -71,7 +60,7 @@ static void put_where(FILE *out, const struct report_options *options, int64_t f
 	put_time(out, until);
 	for (size_t i = 0; i < options->district_count; i++) {
 		fputs(i == 0 ? " AND (\"district\" = " : " OR \"district\" = ", out);
-		put_string(out, options->districts[i]);
+		influx_put_quoted(out, options->districts[i], '\'');
 	}
 	if (options->district_count)
 		fputc(')', out);
@@ -125,51 +114,6 @@ int report_statements(const struct report_options *options, const struct report_
 
 /* ---- POST /query ---------------------------------------------------------------------- */
 
-struct store {
-	CURL *easy;
-	struct curl_slist *headers;
-	char *query_url, *secret;
-	const char *shown_url;
-	const struct report_options *options;
-	char curl_error[CURL_ERROR_SIZE];
-	char version[40];
-};
-
-struct answer {
-	char *body;
-	size_t length;
-};
-
-static size_t on_body(char *data, size_t size, size_t count, void *userdata)
-{
-	struct answer *answer = userdata;
-	size_t length = size * count;
-	char *grown = answer->length + length <= (size_t)ANSWER_SIZE_MAX
-	              ? realloc(answer->body, answer->length + length + 1) : NULL;
-	if (!grown)
-		return 0;
-	memcpy(grown + answer->length, data, length);
-	answer->body = grown;
-	answer->length += length;
-	grown[answer->length] = '\0';
-	return length;
-}
-
-static size_t on_header(char *data, size_t size, size_t count, void *userdata)
-{
-	static const char name[] = "X-Influxdb-Version:";
-	struct store *store = userdata;
-	size_t length = size * count, skip = sizeof(name) - 1;
-	if (length > skip && strncasecmp(data, name, skip) == 0) {
-		while (skip < length && (data[skip] == ' ' || data[skip] == '\t'))
-			skip++;
-		while (length > skip && isspace((unsigned char)data[length - 1]))
-			length--;
-		snprintf(store->version, sizeof(store->version), "%.*s", (int)(length - skip), data + skip);
-	}
-	return size * count;
-}
-
 static int read_secret(const char *file, char **secret)
 {
 	char *path = NULL;
@@ -180,148 +124,66 @@ static int read_secret(const char *file, char **secret)
 	return r < 0 ? (r == -ENOMEM ? r : -ENOENT) : 0;
 }
 
-static int store_open(struct store *store, const struct report_options *options, char **shown)
+/* The link to the store as the options say, with *secret the token or the
+ * password read (credential_free() it) and *shown the URL without
+ * credentials (curl_free() it).  0, or a negative errno after saying why. */
+static int store_open(struct influx_link *link, const struct report_options *options, char **secret,
+                      char **shown)
 {
-	CURLU *parsed = curl_url();
-	if (!parsed)
-		return -ENOMEM;
-	*shown = NULL;
-	if (curl_url_set(parsed, CURLUPART_URL, options->url, 0) != CURLUE_OK ||
-	    curl_url_set(parsed, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(parsed, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(parsed, CURLUPART_URL, shown, CURLU_NO_DEFAULT_PORT) != CURLUE_OK)
-		*shown = NULL;
-	curl_url_cleanup(parsed);
-	if (!*shown) {
+	int r = influx_shown_url(options->url, shown, NULL);
+	if (r == -EINVAL)
 		ctl_error(COMMAND, "--influx: not a URL libcurl can use");
-		return -EINVAL;
-	}
-	store->shown_url = *shown;
-	store->options = options;
-	int r = 0;
-	if (options->token_file)
-		r = read_secret(options->token_file, &store->secret);
-	else if (options->user && options->password_file)
-		r = read_secret(options->password_file, &store->secret);
 	if (r < 0)
 		return r;
-	store->easy = curl_easy_init();
-	if (!store->easy || asprintf(&store->query_url, "%s/query", options->url) < 0) {
-		store->query_url = NULL;
-		return -ENOMEM;
-	}
-	CURL *easy = store->easy;
-	curl_easy_setopt(easy, CURLOPT_URL, store->query_url);
-	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT, options->timeout_s);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, options->timeout_s < 30 ? options->timeout_s : 30L);
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, store->curl_error);
-	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-	if (options->token_file) {
-		char *header = NULL;
-		if (asprintf(&header, "Authorization: Token %s", store->secret) < 0)
-			return -ENOMEM;
-		struct curl_slist *list = curl_slist_append(NULL, header);
-		credential_free(header);
-		if (!list)
-			return -ENOMEM;
-		store->headers = list;
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
-	} else if (options->user) {
-		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(easy, CURLOPT_USERNAME, options->user);
-		curl_easy_setopt(easy, CURLOPT_PASSWORD, store->secret ? store->secret : "");
-	}
-	if (options->ca_file)
-		curl_easy_setopt(easy, CURLOPT_CAINFO, options->ca_file);
-	if (options->insecure) {
-		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	return 0;
+	if (options->token_file)
+		r = read_secret(options->token_file, secret);
+	else if (options->user && options->password_file)
+		r = read_secret(options->password_file, secret);
+	if (r < 0)
+		return r;
+	const struct influx_options store = {
+		.command = COMMAND,
+		.url = options->url,
+		.shown_url = *shown,
+		.database = options->database,
+		.epoch_ms = true,
+		.token = options->token_file ? *secret : NULL,
+		.user = options->user,
+		.password = *secret,
+		.ca_file = options->ca_file,
+		.insecure = options->insecure,
+		.timeout_s = options->timeout_s,
+		.connect_timeout_s = options->timeout_s < 30 ? options->timeout_s : 30L,
+		.compressed = true,
+		.answer_max = (size_t)ANSWER_SIZE_MAX,
+		.server = "the store",
+		.dialect = "InfluxDB",
+		.not_found_hint = " (is it InfluxDB 1.x, or 2.x with its /query endpoint?)",
+		.refused = options->token_file ? "the token"
+		           : options->user     ? "the user name and password"
+		                               : "to answer without credentials (--user and --password-file, or --token-file)",
+		.forbidden_refuses = true,
+	};
+	return influx_open(link, &store);
 }
 
-static void store_close(struct store *store)
+/* One statement: influx_query(), with what an answer too long or cut
+ * short means here.  0 with *json the answer and *result its first result,
+ * or a negative errno (report_internal.h) after saying why. */
+static int store_query(struct influx_link *link, const char *statement, cJSON **json, const cJSON **result)
 {
-	curl_easy_cleanup(store->easy);
-	curl_slist_free_all(store->headers);
-	free(store->query_url);
-	credential_free(store->secret);
-}
-
-/* One statement: 0 with *json the answer and *result its first result, or
- * a negative errno (report_internal.h) after saying why. */
-static int store_query(struct store *store, const char *statement, cJSON **json, const cJSON **result)
-{
-	struct answer answer = { 0 };
-	char *escaped = curl_easy_escape(store->easy, statement, 0);
-	char *database = curl_easy_escape(store->easy, store->options->database, 0), *form = NULL;
-	cJSON *root = NULL;
-	long status = 0;
-	int r = -ENOMEM;
-	*json = NULL;
-	if (!escaped || !database || asprintf(&form, "db=%s&epoch=ms&q=%s", database, escaped) < 0) {
-		form = NULL;
-		goto out;
-	}
-	curl_easy_setopt(store->easy, CURLOPT_POSTFIELDS, form);
-	curl_easy_setopt(store->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(store->easy, CURLOPT_WRITEDATA, &answer);
-	curl_easy_setopt(store->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(store->easy, CURLOPT_HEADERDATA, store);
-	store->curl_error[0] = '\0';
-	CURLcode code = curl_easy_perform(store->easy);
-	if (code == CURLE_WRITE_ERROR) {
+	int r = influx_query(link, statement, json, result);
+	if (r == -EMSGSIZE) {
 		ctl_error(COMMAND, "%s answered with more than %ld MiB; ask for a shorter period or fewer districts",
-		          store->shown_url, ANSWER_SIZE_MAX >> 20);
+		          link->options.shown_url, ANSWER_SIZE_MAX >> 20);
 		r = -EPROTO;
-		goto out;
-	}
-	if (code != CURLE_OK) {
-		ctl_error(COMMAND, "cannot reach the store at %s: %s", store->shown_url,
-		          store->curl_error[0] ? store->curl_error : curl_easy_strerror(code));
-		r = -EHOSTUNREACH;
-		goto out;
-	}
-	curl_easy_getinfo(store->easy, CURLINFO_RESPONSE_CODE, &status);
-	root = answer.body ? cJSON_Parse(answer.body) : NULL;
-	const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "error"));
-	const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "results"), 0);
-	if (status == 401 || status == 403) {
-		ctl_error(COMMAND, "the store at %s refused %s: %s", store->shown_url,
-		          store->options->token_file ? "the token" : store->options->user ? "the user name and password"
-		                                     : "to answer without credentials (--user and --password-file, "
-		                                       "or --token-file)", error ? error : "HTTP 401");
-		r = -EACCES;
-	} else if (error && status >= 400 && status < 500) {
-		ctl_error(COMMAND, "the store refused %s: %s", statement, error);
-		r = -EREMOTEIO;
-	} else if (status != 200 || !cJSON_IsObject(first)) {
-		ctl_error(COMMAND, "%s answered HTTP %ld%s%s%s", store->shown_url, status,
-		          error ? ": " : ", not as InfluxDB does", error ? error : "",
-		          status == 404 ? " (is it InfluxDB 1.x, or 2.x with its /query endpoint?)" : "");
-		r = -EPROTO;
-	} else if ((error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "error")))) {
-		/* A database that does not exist is no data, said once in the report. */
-		ctl_error(COMMAND, "the store refused %s: %s", statement, error);
-		r = -EREMOTEIO;
-	} else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(first, "partial"))) {
+	} else if (r == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(*result, "partial"))) {
 		ctl_error(COMMAND, "the store cut its answer to %s short (max-row-limit in influxdb.conf); "
 		          "ask for a shorter period or fewer districts", statement);
+		cJSON_Delete(*json);
+		*json = NULL;
 		r = -EPROTO;
-	} else {
-		*json = root;
-		*result = first;
-		root = NULL;
-		r = 0;
 	}
-out:
-	cJSON_Delete(root);
-	free(answer.body);
-	free(form);
-	curl_free(escaped);
-	curl_free(database);
 	return r;
 }
 
@@ -533,7 +395,8 @@ static int take_alerts(struct report_data *data, const cJSON *result)
 int report_load(const struct report_options *options, const struct report_ranges *ranges,
                 struct report_data *data)
 {
-	struct store store = { 0 };
+	struct influx_link link = { 0 };
+	char *secret = NULL;
 	char *statements[REPORT_QUERY_COUNT] = { 0 };
 	size_t series_capacity = 0;
 	int64_t from = ranges->footfall_from < ranges->light_from ? ranges->footfall_from : ranges->light_from;
@@ -543,11 +406,11 @@ int report_load(const struct report_options *options, const struct report_ranges
 	                            data->first_hour);
 	int r = report_statements(options, ranges, statements);
 	if (r == 0)
-		r = store_open(&store, options, &data->shown_url);
+		r = store_open(&link, options, &secret, &data->shown_url);
 	for (size_t i = 0; i < REPORT_QUERY_COUNT && r == 0; i++) {
 		cJSON *json = NULL;
 		const cJSON *result = NULL;
-		r = store_query(&store, statements[i], &json, &result);
+		r = store_query(&link, statements[i], &json, &result);
 		if (r == 0) {
 			if (i < REPORT_MEASURE_COUNT)
 				r = take_hourly(data, (enum report_measure)i, result, &series_capacity);
@@ -558,7 +421,7 @@ int report_load(const struct report_options *options, const struct report_ranges
 		}
 		cJSON_Delete(json);
 	}
-	if (r == 0 && store.version[0] && !(data->version = strdup(store.version)))
+	if (r == 0 && link.version[0] && !(data->version = strdup(link.version)))
 		r = -ENOMEM;
 	data->queries = calloc(REPORT_QUERY_COUNT, sizeof(*data->queries));
 	if (data->queries) {
@@ -569,7 +432,8 @@ int report_load(const struct report_options *options, const struct report_ranges
 			free(statements[i]);
 		r = r < 0 ? r : -ENOMEM;
 	}
-	store_close(&store);
+	influx_close(&link);
+	credential_free(secret);
 	return r;
 }
 

@@ -47,7 +47,6 @@
 #define RETENTION_MIN_S 3600                     /* InfluxDB refuses less */
 #define RETENTION_MAX_S (INT64_MAX / 1000000000) /* InfluxDB counts nanoseconds */
 #define DEFAULT_TIMEOUT_S 10
-#define EX_REFUSED 1                             /* InfluxDB refused a statement */
 
 /* ---- durations ---------------------------------------------------------------------- */
 
@@ -150,63 +149,47 @@ static void advise(const struct setup *setup, FILE *out)
  * and the password read.  0, or a negative errno after saying why. */
 static int setup_open(struct setup *setup)
 {
-	CURLU *parsed = curl_url();
-	if (!parsed)
-		return -ENOMEM;
 	/* Credentials in --url stay out of every message. */
-	char *user = NULL;
-	bool usable = curl_url_set(parsed, CURLUPART_URL, setup->url, 0) == CURLUE_OK;
-	setup->user_in_url = usable && curl_url_get(parsed, CURLUPART_USER, &user, 0) == CURLUE_OK;
-	curl_free(user);
-	if (!usable || curl_url_set(parsed, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(parsed, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(parsed, CURLUPART_URL, &setup->shown_url, CURLU_NO_DEFAULT_PORT) != CURLUE_OK)
-		setup->shown_url = NULL;
-	curl_url_cleanup(parsed);
-	if (!setup->shown_url) {
+	int r = influx_shown_url(setup->url, &setup->shown_url, &setup->user_in_url);
+	if (r == -EINVAL)
 		ctl_error(COMMAND, "InfluxDB's URL is not one libcurl can use");
-		return -EINVAL;
-	}
+	if (r < 0)
+		return r;
 	size_t length = strlen(setup->shown_url);
 	if (length > 0 && setup->shown_url[length - 1] == '/')
 		setup->shown_url[length - 1] = '\0';   /* libcurl's path "/" for none: shown as the user wrote it */
 	if (setup->user && setup->password_file) {
 		char *path = NULL;
-		int r = credential_locate(setup->password_file, setup->config_directory, &path);
+		r = credential_locate(setup->password_file, setup->config_directory, &path);
 		if (r == 0 && (r = credential_read(path, &setup->password)) < 0)
 			ctl_error(COMMAND, "cannot read the password in %s: %s", path, credential_strerror(r));
 		free(path);
 		if (r < 0)
 			return r == -ENOMEM ? r : -ENOENT;
 	}
-	setup->easy = curl_easy_init();
-	if (!setup->easy || asprintf(&setup->query_url, "%s/query", setup->url) < 0) {
-		setup->query_url = NULL;
-		return -ENOMEM;
-	}
-	CURL *easy = setup->easy;
-	curl_easy_setopt(easy, CURLOPT_URL, setup->query_url);
-	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT, setup->timeout_s);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, setup->timeout_s);
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, setup->curl_error);
-	if (setup->user) {
-		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(easy, CURLOPT_USERNAME, setup->user);
-		curl_easy_setopt(easy, CURLOPT_PASSWORD, setup->password ? setup->password : "");
-	}
-	if (setup->ca_file)
-		curl_easy_setopt(easy, CURLOPT_CAINFO, setup->ca_file);
-	if (!setup->tls_verify) {
-		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	/* With a configuration, as tryggd does: its proxy or none, whatever
-	 * the environment says.  With --url alone, the environment's. */
-	if (setup->proxy_from_config)
-		curl_easy_setopt(easy, CURLOPT_PROXY, setup->proxy ? setup->proxy : "");
-	return 0;
+	const struct influx_options options = {
+		.command = COMMAND,
+		.url = setup->url,
+		.shown_url = setup->shown_url,
+		.user = setup->user,
+		.password = setup->password,
+		.ca_file = setup->ca_file,
+		.insecure = !setup->tls_verify,
+		/* With a configuration, as tryggd does: its proxy or none, whatever
+		 * the environment says.  With --url alone, the environment's. */
+		.proxy_given = setup->proxy_from_config,
+		.proxy = setup->proxy,
+		.timeout_s = setup->timeout_s,
+		.connect_timeout_s = setup->timeout_s,
+		.answer_max = SETUP_ANSWER_SIZE_MAX,
+		.server = "InfluxDB",
+		.dialect = "InfluxDB 1.x",
+		.not_found_hint = " (is it InfluxDB 1.x? For another store set api in [influx])",
+		.refused = setup->user || setup->user_in_url ? "the user name and password"
+		                                             : "to answer without a user name and password (set user and "
+		                                               "password_file in [influx])",
+	};
+	return influx_open(&setup->link, &options);
 }
 
 /* The steps, a last line that sums them up, and the exit status. */
@@ -224,27 +207,10 @@ static int setup_run(struct setup *setup)
 		                                 : "everything was already in place; nothing changed");
 	else if (r == 0)
 		printf("%u change%s made\n", setup->changes, setup->changes == 1 ? "" : "s");
-	curl_easy_cleanup(setup->easy);
+	influx_close(&setup->link);
 	curl_free(setup->shown_url);
-	free(setup->query_url);
 	credential_free(setup->password);
-	switch (r) {
-	case 0:
-		return 0;
-	case -EREMOTEIO:
-		return EX_REFUSED;
-	case -EHOSTUNREACH:
-	case -EACCES:
-	case -EPROTO:
-		return EX_UNAVAILABLE;
-	case -ENOENT:
-		return EX_NOINPUT;
-	case -EINVAL:
-		return EX_USAGE;
-	default:
-		ctl_error(COMMAND, "cannot go on: %s", strerror(-r));
-		return ctl_status_of_error(r);
-	}
+	return ctl_status_of_store_error(COMMAND, r);
 }
 
 /* ---- the command line ------------------------------------------------------------------------ */

@@ -5,7 +5,8 @@
  *                         of the steps and the exit statuses; the advice
  *                         for stores other than InfluxDB 1.x;
  *   setup_influx_steps.c  the steps against InfluxDB 1.x: the InfluxQL
- *                         statements, POST /query and its JSON answers.
+ *                         statements and what their JSON answers say,
+ *                         asked through influx_query.h.
  *
  * Ownership: struct setup borrows every string but those listed as owned,
  * which setup_influx.c's run allocates and frees; the steps only use them. */
@@ -16,9 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <curl/curl.h>
-
 #include "config.h"
+#include "influx_query.h"
 #include "setup_influx.h"
 
 #define SETUP_RAW_POLICY "raw"
@@ -28,6 +28,8 @@
  * hour has already run, and a spool's backlog after an outage comes hours
  * late.  Without it both would be missing from "hourly" for good. */
 #define SETUP_RESAMPLE_FOR "1d"
+/* The longest answer to a statement, in bytes. */
+#define SETUP_ANSWER_SIZE_MAX (4 << 20)
 
 struct setup_retention {
 	int64_t seconds;                       /* 0: INF */
@@ -46,11 +48,9 @@ struct setup {
 	bool user_in_url;                      /* --url carries a user name */
 	long timeout_s;
 	/* Owned by the run (setup_influx.c). */
-	CURL *easy;                            /* POST .../query, every option set */
-	char *query_url, *shown_url, *password;   /* shown_url: no credentials; curl_free() it */
-	char curl_error[CURL_ERROR_SIZE];
-	/* What the steps found and did. */
-	char version[40];                      /* the server's X-Influxdb-Version, or "" */
+	struct influx_link link;               /* POST .../query; link.version: the server's, or "" */
+	char *shown_url, *password;            /* shown_url: no credentials; curl_free() it */
+	/* What the steps did. */
 	unsigned changes, left_alone;
 };
 

@@ -1,6 +1,7 @@
 /* setup_influx_steps.c — the steps of `tryggctl setup-influx` against
  * InfluxDB 1.x: the InfluxQL statements it makes, POST /query through the
- * libcurl handle setup_influx.c prepared, and what the JSON answers say.
+ * link setup_influx.c opened (influx_query.h), and what the JSON answers
+ * say.
  *
  * Each step asks first (SHOW ...) and changes only what differs from what
  * it should be, so a second run changes nothing.  Continuous queries
@@ -9,7 +10,7 @@
  *
  * Ownership: each answer's JSON and each statement's text belong to the
  * function that asked for it and are freed before it returns; struct setup
- * is borrowed (only its counters, version and error buffer are written). */
+ * is borrowed (only its counters and its link are written). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -18,17 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #include "common.h"
 #include "sensor_type.h"
 #include "setup_influx_internal.h"
 
 #define COMMAND SETUP_INFLUX_COMMAND
-#define ANSWER_SIZE_MAX (4 << 20)
 
 /* How the windows of an hour become one point: counts and seconds add up;
  * lux keeps its extremes and its mean; coverage its mean, and "windows"
@@ -64,13 +62,7 @@ static const struct downsample {
  * a database may be called anything. */
 static void put_identifier(FILE *out, const char *name)
 {
-	fputc('"', out);
-	for (; *name; name++) {
-		if (*name == '"' || *name == '\\')
-			fputc('\\', out);
-		fputc(*name, out);
-	}
-	fputc('"', out);
+	influx_put_quoted(out, name, '"');
 }
 
 static void put_on_database(FILE *out, const char *before, const char *name, const struct setup *setup)
@@ -189,121 +181,31 @@ static bool same_query(const char *a, const char *b)
 
 /* ---- POST /query ---------------------------------------------------------------------- */
 
-struct answer {
-	char *body;
-	size_t length;
-};
-
-static size_t on_body(char *data, size_t size, size_t count, void *userdata)
+/* Run one statement: influx_query(), with what an answer too long means
+ * here.  0 with *result inside *json, which the caller cJSON_Delete()s; or
+ * a negative errno as the steps give (setup_influx_internal.h) after
+ * saying why. */
+static int run_query(struct setup *setup, const char *statement, cJSON **json, const cJSON **result)
 {
-	struct answer *answer = userdata;
-	size_t length = size * count;
-	char *grown = answer->length + length <= ANSWER_SIZE_MAX ? realloc(answer->body, answer->length + length + 1)
-	                                                          : NULL;
-	if (!grown)
-		return 0;   /* the transfer fails, and says so */
-	memcpy(grown + answer->length, data, length);
-	answer->body = grown;
-	answer->length += length;
-	grown[answer->length] = '\0';
-	return length;
-}
-
-static size_t on_header(char *data, size_t size, size_t count, void *userdata)
-{
-	static const char name[] = "X-Influxdb-Version:";
-	struct setup *setup = userdata;
-	size_t length = size * count, skip = sizeof(name) - 1;
-	if (length > skip && strncasecmp(data, name, skip) == 0) {
-		while (skip < length && (data[skip] == ' ' || data[skip] == '\t'))
-			skip++;
-		while (length > skip && isspace((unsigned char)data[length - 1]))
-			length--;
-		snprintf(setup->version, sizeof(setup->version), "%.*s", (int)(length - skip), data + skip);
-	}
-	return size * count;
-}
-
-/* Run one statement.  0 with *result the statement's result inside *json,
- * which the caller cJSON_Delete()s; or a negative errno as the steps give
- * (setup_influx_internal.h) after saying why. */
-static int influx_query(struct setup *setup, const char *statement, cJSON **json, const cJSON **result)
-{
-	struct answer answer = { 0 };
-	char *escaped = curl_easy_escape(setup->easy, statement, 0), *form = NULL;
-	cJSON *root = NULL;
-	long status = 0;
-	int r = -ENOMEM;
-	*json = NULL;
-	if (!escaped || asprintf(&form, "q=%s", escaped) < 0) {
-		form = NULL;
-		goto out;
-	}
-	curl_easy_setopt(setup->easy, CURLOPT_POSTFIELDS, form);
-	curl_easy_setopt(setup->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(setup->easy, CURLOPT_WRITEDATA, &answer);
-	curl_easy_setopt(setup->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(setup->easy, CURLOPT_HEADERDATA, setup);
-	setup->curl_error[0] = '\0';
-	CURLcode code = curl_easy_perform(setup->easy);
-	if (code == CURLE_WRITE_ERROR) {
-		ctl_error(COMMAND, "%s answered with more than %d bytes to %s", setup->shown_url, ANSWER_SIZE_MAX,
+	int r = influx_query(&setup->link, statement, json, result);
+	if (r == -EMSGSIZE) {
+		ctl_error(COMMAND, "%s answered with more than %d bytes to %s", setup->shown_url, SETUP_ANSWER_SIZE_MAX,
 		          statement);
 		r = -EPROTO;
-		goto out;
 	}
-	if (code != CURLE_OK) {
-		ctl_error(COMMAND, "cannot reach InfluxDB at %s: %s", setup->shown_url,
-		          setup->curl_error[0] ? setup->curl_error : curl_easy_strerror(code));
-		r = -EHOSTUNREACH;
-		goto out;
-	}
-	curl_easy_getinfo(setup->easy, CURLINFO_RESPONSE_CODE, &status);
-	root = answer.body ? cJSON_Parse(answer.body) : NULL;
-	const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "error"));
-	const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "results"), 0);
-	if (status == 401) {
-		ctl_error(COMMAND, "InfluxDB at %s refused %s: %s", setup->shown_url,
-		          setup->user || setup->user_in_url ? "the user name and password"
-		                                             : "to answer without a user name and password (set user and "
-		                                               "password_file in [influx])",
-		          error ? error : "HTTP 401");
-		r = -EACCES;
-	} else if (error && status >= 400 && status < 500) {
-		ctl_error(COMMAND, "InfluxDB refused %s: %s", statement, error);
-		r = -EREMOTEIO;
-	} else if (status != 200 || !cJSON_IsObject(first)) {
-		ctl_error(COMMAND, "%s answered HTTP %ld%s%s%s", setup->shown_url, status,
-		          error ? ": " : ", not as InfluxDB 1.x does", error ? error : "",
-		          status == 404 ? " (is it InfluxDB 1.x? For another store set api in [influx])" : "");
-		r = -EPROTO;
-	} else if ((error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "error")))) {
-		ctl_error(COMMAND, "InfluxDB refused %s: %s", statement, error);
-		r = -EREMOTEIO;
-	} else {
-		*json = root;
-		*result = first;
-		root = NULL;
-		r = 0;
-	}
-out:
-	cJSON_Delete(root);
-	free(answer.body);
-	free(form);
-	curl_free(escaped);
 	return r;
 }
 
 /* A statement written between text_begin() and here, which changes
  * something; its answer says nothing more than that it was done. */
-static int influx_change(struct setup *setup, struct text *text)
+static int run_change(struct setup *setup, struct text *text)
 {
 	cJSON *json;
 	const cJSON *result;
 	char *statement = text_end(text);
 	if (!statement)
 		return -ENOMEM;
-	int r = influx_query(setup, statement, &json, &result);
+	int r = run_query(setup, statement, &json, &result);
 	cJSON_Delete(json);
 	free(statement);
 	return r;
@@ -385,18 +287,19 @@ int setup_ensure_database(struct setup *setup)
 	int indexes[1] = { -1 };
 	cJSON *json;
 	const cJSON *result;
-	int r = influx_query(setup, "SHOW DATABASES", &json, &result);
+	int r = run_query(setup, "SHOW DATABASES", &json, &result);
 	if (r < 0)
 		return r;
 	const cJSON *rows = series_rows(result, NULL, columns, indexes, 1);
 	bool present = find_row(rows, indexes[0], setup->database) != NULL;
 	cJSON_Delete(json);
-	printf("InfluxDB %s at %s\n", setup->version[0] ? setup->version : "(version not given)", setup->shown_url);
+	const char *version = setup->link.version;
+	printf("InfluxDB %s at %s\n", version[0] ? version : "(version not given)", setup->shown_url);
 	/* 2.x answers /query too, for reading; it would refuse the rest. */
-	const char *number = setup->version[0] == 'v' ? setup->version + 1 : setup->version;
+	const char *number = version[0] == 'v' ? version + 1 : version;
 	if (number[0] && strncmp(number, "1.", 2) != 0) {
 		ctl_error(COMMAND, "this is InfluxDB %s, not 1.x: set api in [influx] to what it is, and %s %s "
-		          "prints what to set up there", setup->version, CTL_PROGRAM, COMMAND);
+		          "prints what to set up there", version, CTL_PROGRAM, COMMAND);
 		return -EPROTO;
 	}
 	if (present) {
@@ -408,7 +311,7 @@ int setup_ensure_database(struct setup *setup)
 		return -ENOMEM;
 	fputs("CREATE DATABASE ", text.stream);
 	put_identifier(text.stream, setup->database);
-	r = influx_change(setup, &text);
+	r = run_change(setup, &text);
 	if (r < 0)
 		return r;
 	setup->changes++;
@@ -455,7 +358,7 @@ static int ensure_policy(struct setup *setup, const cJSON *result, const char *n
 		if (!text_begin(&text))
 			return -ENOMEM;
 		put_policy(text.stream, setup, true, name, &want->seconds, make_default);
-		int r = influx_change(setup, &text);
+		int r = run_change(setup, &text);
 		if (r < 0)
 			return r;
 		setup->changes++;
@@ -482,7 +385,7 @@ static int ensure_policy(struct setup *setup, const cJSON *result, const char *n
 		if (!text_begin(&text))
 			return -ENOMEM;
 		put_policy(text.stream, setup, false, name, change ? &want->seconds : NULL, to_default);
-		int r = influx_change(setup, &text);
+		int r = run_change(setup, &text);
 		if (r < 0)
 			return r;
 		setup->changes++;
@@ -512,7 +415,7 @@ int setup_ensure_policies(struct setup *setup)
 	fputs("SHOW RETENTION POLICIES ON ", text.stream);
 	put_identifier(text.stream, setup->database);
 	char *statement = text_end(&text);
-	int r = statement ? influx_query(setup, statement, &json, &result) : -ENOMEM;
+	int r = statement ? run_query(setup, statement, &json, &result) : -ENOMEM;
 	free(statement);
 	if (r < 0)
 		return r;
@@ -546,14 +449,14 @@ static int ensure_continuous_query(struct setup *setup, const cJSON *rows, const
 		if (!text_begin(&text))
 			return -ENOMEM;
 		put_on_database(text.stream, "DROP CONTINUOUS QUERY ", name, setup);
-		int r = influx_change(setup, &text);
+		int r = run_change(setup, &text);
 		if (r < 0)
 			return r;
 		if (!text_begin(&text))
 			return -ENOMEM;
 		put_continuous_query(text.stream, setup, downsample);
 	}
-	int r = influx_change(setup, &text);
+	int r = run_change(setup, &text);
 	if (r < 0) {
 		if (existing)
 			ctl_error(COMMAND, "continuous query %s was dropped and is not there now", name);
@@ -570,7 +473,7 @@ int setup_ensure_continuous_queries(struct setup *setup)
 	int indexes[2] = { -1, -1 };
 	cJSON *json;
 	const cJSON *result;
-	int r = influx_query(setup, "SHOW CONTINUOUS QUERIES", &json, &result);
+	int r = run_query(setup, "SHOW CONTINUOUS QUERIES", &json, &result);
 	if (r < 0)
 		return r;
 	/* One series per database, named after it. */

@@ -21,6 +21,7 @@
 
 #include "driver.h"
 #include "sim_profile.h"
+#include "sim_test_support.h"
 #include "sun.h"
 
 #define PROFILES TRYGGD_SOURCE_DIR "/seeds/districts.ini"
@@ -35,15 +36,6 @@ static const char *const districts[] = { "Fröslunda", "Lagerberg", "Nyfors", "S
 #define DISTRICT_COUNT (sizeof(districts) / sizeof(districts[0]))
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t utc_ms(int year, int month, int day, int hour, int minute)
-{
-	struct tm fields = {
-		.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
-		.tm_hour = hour, .tm_min = minute,
-	};
-	return (int64_t)timegm(&fields) * 1000;
-}
 
 /* One simulated sensor, opened the way the daemon opens it. */
 struct sensor {
@@ -97,29 +89,14 @@ static void sensor_close(struct sensor *sensor)
 static void write_test_profile(char *path, size_t path_size, double fault_per_night,
                                const char *weekday_hours, double day_variation, double dark_factor)
 {
-	snprintf(path, path_size, "/tmp/test_sim_profile_XXXXXX");
-	int descriptor = mkstemp(path);
-	assert_true(descriptor >= 0);
-	FILE *file = fdopen(descriptor, "w");
-	assert_non_null(file);
-	fprintf(file,
-	        "[Test]\n"
-	        "footfall_per_hour = 3600\n"
-	        "weekday_hours = %s\n"
-	        "weekend_hours = %s\n"
-	        "saturday_factor = 1\n"
-	        "sunday_factor = 1\n"
-	        "dark_factor = %g\n"
-	        "day_variation = %g\n"
-	        "in_share = 0.5\n"
-	        "night_lux = 1\n"
-	        "cloudiness = 0.5\n"
-	        "lamp_fault_per_night = %g\n",
-	        weekday_hours, weekday_hours, dark_factor, day_variation, fault_per_night);
-	assert_int_equal(fclose(file), 0);
+	struct sim_test_profile profile = sim_test_profile();
+	profile.weekday_hours = profile.weekend_hours = weekday_hours;
+	profile.dark_factor = dark_factor;
+	profile.day_variation = day_variation;
+	profile.lamp_fault_per_night = fault_per_night;
+	sim_test_write_profile(path, path_size, &profile);
 }
 
-#define FLAT_HOURS "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"
 #define ONLY_SEVEN "0 0 0 0 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0"
 
 /* ---- the sun ---------------------------------------------------------------- */
@@ -323,7 +300,7 @@ static void test_lamp_never_faulty(void **unused)
 {
 	(void)unused;
 	char path[64];
-	write_test_profile(path, sizeof(path), 0.0, FLAT_HOURS, 0.1, 1.0);
+	write_test_profile(path, sizeof(path), 0.0, SIM_TEST_FLAT_HOURS, 0.1, 1.0);
 	struct sensor lamp;
 	assert_int_equal(sensor_open(&lamp, "lamp1", SENSOR_LAMP, "5", "Test", path, 5), 0);
 	for (int day = 1; day <= 30; day++) {
@@ -346,7 +323,7 @@ static void test_working_lamp_is_lit_whenever_it_is_dark(void **unused)
 {
 	(void)unused;
 	char path[64];
-	write_test_profile(path, sizeof(path), 0.0, FLAT_HOURS, 0.1, 1.0);
+	write_test_profile(path, sizeof(path), 0.0, SIM_TEST_FLAT_HOURS, 0.1, 1.0);
 	const char *seeds[] = { "1", "2", "77", "5505" };
 	const int months[] = { 11, 6 };
 	long dark_minutes = 0;
@@ -377,8 +354,8 @@ static void test_lamp_faults(void **unused)
 {
 	(void)unused;
 	char faulty_path[64], sound_path[64];
-	write_test_profile(faulty_path, sizeof(faulty_path), 1.0, FLAT_HOURS, 0.1, 1.0);
-	write_test_profile(sound_path, sizeof(sound_path), 0.0, FLAT_HOURS, 0.1, 1.0);
+	write_test_profile(faulty_path, sizeof(faulty_path), 1.0, SIM_TEST_FLAT_HOURS, 0.1, 1.0);
+	write_test_profile(sound_path, sizeof(sound_path), 0.0, SIM_TEST_FLAT_HOURS, 0.1, 1.0);
 	/* The same lamp (name, seed) twice: once failing every night, once never,
 	 * so the sound twin says when the lamp should be lit. */
 	struct sensor lamp, twin;
@@ -590,7 +567,7 @@ static void test_footfall_direction_share(void **unused)
 {
 	(void)unused;
 	char path[64];
-	write_test_profile(path, sizeof(path), 0.0, FLAT_HOURS, 0.0, 1.0);
+	write_test_profile(path, sizeof(path), 0.0, SIM_TEST_FLAT_HOURS, 0.0, 1.0);
 	struct sensor counter;
 	assert_int_equal(sensor_open(&counter, "gate", SENSOR_FOOTFALL, "9", "Test", path, 60), 0);
 	unsigned in = 0, out = 0;
@@ -610,7 +587,7 @@ static void test_footfall_direction_share(void **unused)
 static double daily_variation(double day_variation, double dark_factor, double *mean_out)
 {
 	char path[64];
-	write_test_profile(path, sizeof(path), 0.0, FLAT_HOURS, day_variation, dark_factor);
+	write_test_profile(path, sizeof(path), 0.0, SIM_TEST_FLAT_HOURS, day_variation, dark_factor);
 	struct sensor counter;
 	assert_int_equal(sensor_open(&counter, "gate", SENSOR_FOOTFALL, "6", "Test", path, 3600), 0);
 	double sum = 0.0, sum_of_squares = 0.0;
@@ -692,11 +669,8 @@ static void test_profile_errors(void **unused)
 		{ "[Test]\nthis line is not ini\n", ":2:" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char path[] = "/tmp/test_sim_bad_XXXXXX";
-		int descriptor = mkstemp(path);
-		assert_true(descriptor >= 0);
-		assert_true(write(descriptor, cases[i].text, strlen(cases[i].text)) == (ssize_t)strlen(cases[i].text));
-		close(descriptor);
+		char path[64];
+		write_file(path, sizeof(path), cases[i].text);
 		memset(&profile, 0x5A, sizeof(profile));
 		err[0] = '\0';
 		assert_int_equal(sim_profile_load(path, "Test", &profile, err, sizeof(err)), -EINVAL);

@@ -20,6 +20,7 @@
 #include "calendar.h"
 #include "driver.h"
 #include "sim_calendar.h"
+#include "sim_test_support.h"
 
 #define MS_PER_HOUR INT64_C(3600000)
 #define MS_PER_DAY INT64_C(86400000)
@@ -28,14 +29,6 @@
 static int64_t day_of(int year, int month, int day)
 {
 	return calendar_days_from_civil(year, month, day);
-}
-
-static int64_t utc_ms(int year, int month, int day, int hour, int minute)
-{
-	struct tm fields = {
-		.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_hour = hour, .tm_min = minute,
-	};
-	return (int64_t)timegm(&fields) * 1000;
 }
 
 /* ---- the calendar ---------------------------------------------------------- */
@@ -130,33 +123,15 @@ static void test_swedish_summer_time(void **unused)
 
 /* ---- what footfall makes of it ------------------------------------------- */
 
-#define FLAT_HOURS "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"
 #define WEEKEND_SHAPE "0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2 0.2"
 
 /* A profiles file with district "Test" and extra keys; caller unlinks path. */
 static void write_profile(char *path, size_t path_size, const char *extra)
 {
-	snprintf(path, path_size, "/tmp/test_sim_calendar_XXXXXX");
-	int descriptor = mkstemp(path);
-	assert_true(descriptor >= 0);
-	FILE *file = fdopen(descriptor, "w");
-	assert_non_null(file);
-	fprintf(file,
-	        "[Test]\n"
-	        "footfall_per_hour = 3600\n"
-	        "weekday_hours = " FLAT_HOURS "\n"
-	        "weekend_hours = " WEEKEND_SHAPE "\n"
-	        "saturday_factor = 1\n"
-	        "sunday_factor = 1\n"
-	        "dark_factor = 1\n"
-	        "day_variation = 0\n"
-	        "in_share = 0.5\n"
-	        "night_lux = 1\n"
-	        "cloudiness = 0.5\n"
-	        "lamp_fault_per_night = 0\n"
-	        "%s",
-	        extra);
-	assert_int_equal(fclose(file), 0);
+	struct sim_test_profile profile = sim_test_profile();
+	profile.weekend_hours = WEEKEND_SHAPE;
+	profile.extra = extra;
+	sim_test_write_profile(path, path_size, &profile);
 }
 
 struct counter {

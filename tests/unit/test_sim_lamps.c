@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "driver.h"
+#include "sim_test_support.h"
 
 #define PROFILES TRYGGD_SOURCE_DIR "/seeds/districts.ini"
 #define MS_PER_MINUTE INT64_C(60000)
@@ -27,33 +28,18 @@
 #define CET_MS MS_PER_HOUR
 #define DARK_LUX 10.0
 
-static int64_t utc_ms(int year, int month, int day, int hour, int minute)
-{
-	struct tm fields = {
-		.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_hour = hour, .tm_min = minute,
-	};
-	return (int64_t)timegm(&fields) * 1000;
-}
-
 /* A profiles file with district "Test"; caller unlinks path. */
 static void write_profile(char *path, size_t path_size, double fault_per_night, double lamp_lux)
 {
-	snprintf(path, path_size, "/tmp/test_sim_lamps_XXXXXX");
-	int descriptor = mkstemp(path);
-	assert_true(descriptor >= 0);
-	FILE *file = fdopen(descriptor, "w");
-	assert_non_null(file);
-	fprintf(file,
-	        "[Test]\n"
-	        "footfall_per_hour = 100\n"
-	        "weekday_hours = 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1\n"
-	        "weekend_hours = 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1\n"
-	        "saturday_factor = 1\nsunday_factor = 1\ndark_factor = 1\nday_variation = 0\n"
-	        "in_share = 0.5\nnight_lux = 1.5\ncloudiness = 0.6\n"
-	        "lamp_fault_per_night = %g\n"
-	        "lamp_lux = %g\n",
-	        fault_per_night, lamp_lux);
-	assert_int_equal(fclose(file), 0);
+	struct sim_test_profile profile = sim_test_profile();
+	char extra[64];
+	snprintf(extra, sizeof(extra), "lamp_lux = %g\n", lamp_lux);
+	profile.footfall_per_hour = 100;
+	profile.night_lux = 1.5;
+	profile.cloudiness = 0.6;
+	profile.lamp_fault_per_night = fault_per_night;
+	profile.extra = extra;
+	sim_test_write_profile(path, path_size, &profile);
 }
 
 /* One sensor's section: options "key=value", at most 3. */

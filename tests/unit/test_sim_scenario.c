@@ -24,30 +24,13 @@
 #include "driver.h"
 #include "sim_profile.h"
 #include "sim_scenario.h"
+#include "sim_test_support.h"
 
 #define PROFILES TRYGGD_SOURCE_DIR "/seeds/districts.ini"
 #define SCENARIOS TRYGGD_SOURCE_DIR "/seeds/scenarios.ini"
 #define MS_PER_MINUTE INT64_C(60000)
 #define MS_PER_HOUR INT64_C(3600000)
 #define MS_PER_DAY INT64_C(86400000)
-
-static int64_t utc_ms(int year, int month, int day, int hour, int minute)
-{
-	struct tm fields = {
-		.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_hour = hour, .tm_min = minute,
-	};
-	return (int64_t)timegm(&fields) * 1000;
-}
-
-/* text into a new temporary file, its name in path; caller unlinks it. */
-static void write_file(char *path, size_t path_size, const char *text)
-{
-	snprintf(path, path_size, "/tmp/test_sim_scenario_XXXXXX");
-	int descriptor = mkstemp(path);
-	assert_true(descriptor >= 0);
-	assert_true(write(descriptor, text, strlen(text)) == (ssize_t)strlen(text));
-	assert_int_equal(close(descriptor), 0);
-}
 
 struct problems {
 	char text[16][256];
@@ -293,18 +276,13 @@ static double sample_at(struct sensor *sensor, int64_t t)
 	return sample.value;
 }
 
-#define TEST_PROFILE                                                                                         \
-	"[Test]\nfootfall_per_hour = 3600\n"                                                                 \
-	"weekday_hours = 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1\n"                                   \
-	"weekend_hours = 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1\n"                                   \
-	"saturday_factor = 1\nsunday_factor = 1\ndark_factor = 1\nday_variation = 0\nin_share = 0.5\n"        \
-	"night_lux = 1\ncloudiness = 0.5\nlamp_fault_per_night = 0\nholiday_factor = 1\n"
-
 static void test_scenario_changes_the_profile_exactly_from_its_date(void **unused)
 {
 	(void)unused;
 	char profiles[64], scenarios[64];
-	write_file(profiles, sizeof(profiles), TEST_PROFILE);
+	struct sim_test_profile profile = sim_test_profile();
+	profile.extra = "holiday_factor = 1\n";
+	sim_test_write_profile(profiles, sizeof(profiles), &profile);
 	/* From 10:20 UTC for 40 minutes, ten times the rate; the gate only. */
 	write_file(scenarios, sizeof(scenarios),
 	           "[rush]\ndistrict = Test\nsensor = gate\nfrom = 2026-03-10T10:20:00Z\nuntil = 2026-03-10T11:00Z\n"
