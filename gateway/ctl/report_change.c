@@ -173,15 +173,39 @@ out:
 
 /* ---- before and after ------------------------------------------------------------------------ */
 
+/* The values as an index of their own mean over the days before
+ * change_index (= 100); all unknown when that mean is not above 0. */
+static void as_index(double *values, size_t count, size_t change_index)
+{
+	double sum = 0;
+	size_t n = 0;
+	for (size_t d = 0; d < change_index && d < count; d++)
+		if (!isnan(values[d])) {
+			sum += values[d];
+			n++;
+		}
+	double base = n ? sum / (double)n : NAN;
+	for (size_t d = 0; d < count; d++)
+		values[d] = base > 0 ? 100 * values[d] / base : NAN;
+}
+
 /* per[i] of each district for kind 0 (after-dark footfall per day), 1
- * (dark hours per night), 2 (fault hours per night). */
-static int figure_of(const struct report_context *context, const char *district, int kind, double **values)
+ * (dark hours per night), 2 (fault hours per night).  Footfall is an
+ * index of the district's own mean before the change: districts differ in
+ * size several times over and the season changes footfall by a share, not
+ * by a number of passes, so a difference in passes would show the sizes
+ * times the season (a "clear change" in districts where nothing changed).
+ * Hours are compared as they are. */
+static int figure_of(const struct report_context *context, const char *district, int kind, size_t change_index,
+                     double **values)
 {
 	double *unused = NULL;
 	int r;
 	if (kind == 0) {
 		r = report_footfall_days(context, district, &unused, values);
 		free(unused);
+		if (r == 0)
+			as_index(*values, context->calendar->day_count, change_index);
 		return r;
 	}
 	return report_night_means(context, district, kind == 1 ? REPORT_LIGHT : REPORT_LAMP, values);
@@ -195,7 +219,7 @@ static void one_change(struct report_context *context, const struct report_chang
 	size_t change_index = 0;
 	while (change_index < count && strcmp(calendar->days[change_index].date, change->date) < 0)
 		change_index++;
-	static const enum report_word names[3] = { W_DARK_FOOTFALL_PER_DAY, W_DARK_PER_NIGHT, W_FAULT_PER_NIGHT };
+	static const enum report_word names[3] = { W_DARK_FOOTFALL_INDEX, W_DARK_PER_NIGHT, W_FAULT_PER_NIGHT };
 	char id[32];
 	snprintf(id, sizeof(id), "change_%zu", number);
 	report_addf(document, REPORT_BLOCK_HEADING, "%s %s: %s — %s", change->date, change->district, change->text,
@@ -207,12 +231,12 @@ static void one_change(struct report_context *context, const struct report_chang
 	for (int kind = 0; kind < 3; kind++) {
 		double *changed = NULL, *others = malloc((count + 1) * sizeof(*others)), *sums = calloc(count + 1, sizeof(double));
 		size_t *known = calloc(count + 1, sizeof(*known));
-		int r = others && sums && known ? figure_of(context, change->district, kind, &changed) : -ENOMEM;
+		int r = others && sums && known ? figure_of(context, change->district, kind, change_index, &changed) : -ENOMEM;
 		for (size_t i = 0; i < context->district_count && r == 0; i++) {
 			double *values = NULL;
 			if (strcmp(context->districts[i], change->district) == 0)
 				continue;
-			r = figure_of(context, context->districts[i], kind, &values);
+			r = figure_of(context, context->districts[i], kind, change_index, &values);
 			for (size_t d = 0; r == 0 && d < count; d++)
 				if (!isnan(values[d])) {
 					sums[d] += values[d];
@@ -231,13 +255,13 @@ static void one_change(struct report_context *context, const struct report_chang
 			static const enum report_word sure[] = { W_CANNOT_TELL, W_LIKELY, W_CLEAR, W_TOO_FEW };
 			char a[REPORT_NUMBER_SIZE], b[REPORT_NUMBER_SIZE];
 			report_addf(document, REPORT_BLOCK_TEXT, W(W_DID_SENTENCE), W(names[kind]),
-			            report_number(LANG, did.difference, kind == 0 ? 0 : 2, a),
+			            report_number(LANG, did.difference, kind == 0 ? 1 : 2, a),
 			            report_number(LANG, did.welch.t, 1, b), W(sure[certainty]));
 			report_cell_text(document, table, W(names[kind]));
 			const double cells[] = { did.changed_before, did.changed_after, did.others_before, did.others_after,
 				                     did.difference };
 			for (size_t k = 0; k < 5; k++)
-				report_cell_number(document, table, cells[k], kind == 0 ? 0 : 2);
+				report_cell_number(document, table, cells[k], kind == 0 ? 1 : 2);
 			report_cell_number(document, table, did.welch.t, 2);
 			report_cell_number(document, table, (double)did.n_before, 0);
 			report_cell_number(document, table, (double)did.n_after, 0);

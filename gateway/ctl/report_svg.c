@@ -11,6 +11,7 @@
  * or NULL when out of memory; pattern ids carry the chart's number so
  * that the charts of one document do not collide. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,57 @@ static void x_labels(FILE *out, const char *const *labels, size_t count, double 
 	}
 }
 
+/* About how wide text is at the tick size (11 px DejaVu Sans), in the
+ * SVG's units: 6.6 a character, counted in code points. */
+static double text_width(const char *text, size_t length)
+{
+	size_t points = 0;
+	for (size_t i = 0; i < length && text[i]; i++)
+		points += ((unsigned char)text[i] & 0xc0) != 0x80;
+	return 6.6 * (double)points;
+}
+
+/* text broken at spaces into lines of at most width (a word longer than
+ * that on a line of its own), at most max_lines (the rest on the last);
+ * each line as a <tspan> at x, the first at y and the next 12 below.
+ * With out NULL it only counts.  The number of lines. */
+static size_t wrapped(FILE *out, const char *text, double width, size_t max_lines, double x, int y)
+{
+	size_t lines = 0, length = strlen(text), start = 0;
+	while (start < length && text[start] == ' ')
+		start++;
+	while (start < length) {
+		size_t end = length;             /* the last line takes the rest */
+		if (lines + 1 < max_lines) {
+			end = start;
+			while (end < length) {
+				size_t word = end;
+				while (word < length && text[word] == ' ')
+					word++;
+				while (word < length && text[word] != ' ')
+					word++;
+				if (end > start && text_width(text + start, word - start) > width)
+					break;
+				end = word;
+			}
+		}
+		if (out) {
+			char *line = strndup(text + start, end - start);
+			if (line) {
+				fprintf(out, "<tspan x=\"%.1f\" %s=\"%d\">", x, lines ? "dy" : "y", lines ? 12 : y);
+				report_put_escaped(out, line);
+				fputs("</tspan>", out);
+				free(line);
+			}
+		}
+		lines++;
+		start = end;
+		while (start < length && text[start] == ' ')
+			start++;
+	}
+	return lines;
+}
+
 static void legend_missing(FILE *out, unsigned id, int x, int y, const char *label)
 {
 	fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"10\" fill=\"url(#hatch%u)\" stroke=\"#999\"/>", x,
@@ -128,7 +180,18 @@ static void legend_missing(FILE *out, unsigned id, int x, int y, const char *lab
 
 char *report_svg_bars(const struct report_bars *chart)
 {
-	const int height = 260, plot_top = TOP, plot_height = height - TOP - 58;
+	/* A few bars with long names (sites): each name on up to three lines
+	 * under its bar rather than running into its neighbours. */
+	double step = chart->count ? (double)(WIDTH - LEFT - RIGHT) / (double)chart->count : 1;
+	size_t label_lines = 1;
+	bool wrap = false;
+	for (size_t i = 0; chart->labels && chart->count <= 16 && i < chart->count; i++)
+		if (chart->labels[i] && text_width(chart->labels[i], SIZE_MAX) > step - 6) {
+			wrap = true;
+			size_t lines = wrapped(NULL, chart->labels[i], step - 6, 3, 0, 0);
+			label_lines = lines > label_lines ? lines : label_lines;
+		}
+	const int plot_height = 260 - TOP - 58, height = 260 + 12 * ((int)label_lines - 1), plot_top = TOP;
 	struct canvas canvas;
 	FILE *out = canvas_open(&canvas, chart->id, height, chart->title);
 	if (!out)
@@ -144,7 +207,6 @@ char *report_svg_bars(const struct report_bars *chart)
 	}
 	double top = nice_top(maximum);
 	y_axis(out, chart->lang, top, plot_top, plot_height, chart->y_label);
-	double step = chart->count ? (double)(WIDTH - LEFT - RIGHT) / (double)chart->count : 1;
 	double gap = step > 6 ? step * 0.15 : 0;
 	char number[REPORT_NUMBER_SIZE];
 	for (size_t i = 0; i < chart->count; i++) {
@@ -183,7 +245,15 @@ char *report_svg_bars(const struct report_bars *chart)
 				report_put_escaped(out, chart->missing_label);
 				fputs("</text>", out);
 			}
-	x_labels(out, chart->labels, chart->count, step, plot_top + plot_height + 14);
+	if (!wrap)
+		x_labels(out, chart->labels, chart->count, step, plot_top + plot_height + 14);
+	for (size_t i = 0; wrap && i < chart->count; i++) {
+		if (!chart->labels[i])
+			continue;
+		fputs("<text class=\"tick\" text-anchor=\"middle\">", out);
+		wrapped(out, chart->labels[i], step - 6, 3, LEFT + step * (i + 0.5), plot_top + plot_height + 14);
+		fputs("</text>", out);
+	}
 	int legend_y = height - 14;
 	if (any_missing)
 		legend_missing(out, chart->id, LEFT, legend_y, chart->missing_label);
@@ -198,7 +268,21 @@ char *report_svg_bars(const struct report_bars *chart)
 
 char *report_svg_lines(const struct report_lines *chart)
 {
-	size_t legend_rows = (chart->series_count + 2) / 3;
+	/* The legend: entries side by side as wide as their names, a new row
+	 * when the next does not fit. */
+	size_t series = chart->series_count ? chart->series_count : 1, legend_rows = chart->series_count ? 1 : 0;
+	int legend_x[series], legend_row[series];
+	double at = LEFT;
+	for (size_t s = 0; s < chart->series_count; s++) {
+		double width = 20 + text_width(chart->names[s], SIZE_MAX) + 16;
+		if (at > LEFT && at + width > WIDTH - RIGHT) {
+			legend_rows++;
+			at = LEFT;
+		}
+		legend_x[s] = (int)at;
+		legend_row[s] = (int)legend_rows - 1;
+		at += width;
+	}
 	const int plot_height = 170, height = TOP + plot_height + 40 + 16 * (int)legend_rows + 16;
 	struct canvas canvas;
 	FILE *out = canvas_open(&canvas, chart->id, height, chart->title);
@@ -253,8 +337,8 @@ char *report_svg_lines(const struct report_lines *chart)
 	x_labels(out, chart->labels, chart->count, step, TOP + plot_height + 14);
 	int y = TOP + plot_height + 36;
 	for (size_t s = 0; s < chart->series_count; s++) {
-		int x = LEFT + (int)(s % 3) * 215;
-		int row_y = y + 16 * (int)(s / 3);
+		int x = legend_x[s];
+		int row_y = y + 16 * legend_row[s];
 		fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>"
 		        "<text x=\"%d\" y=\"%d\" class=\"tick\">", x, row_y - 4, x + 16, row_y - 4,
 		        palette[s % PALETTE_SIZE], x + 20, row_y);
@@ -367,7 +451,11 @@ char *report_svg_map(const struct report_map *chart)
 	/* East–west degrees are shorter by cos(latitude): one scale for both. */
 	double middle = isfinite(south) ? (south + north) / 2 : 59.4;
 	double span_x = (east - west) * cos(middle * M_PI / 180), span_y = north - south;
-	double span = fmax(fmax(span_x / map_width, span_y / map_height), 1e-4);
+	/* The circles are placed in the frame less room for a name above the
+	 * northernmost and a value below the southernmost, so that neither
+	 * runs into the title or out of the frame. */
+	const int place_top = map_top + 30, place_height = map_height - 50;
+	double span = fmax(fmax(span_x / map_width, span_y / place_height), 1e-4);
 	fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"mapframe\"/>", map_left - 30,
 	        map_top - 20, map_width + 60, map_height + 40);
 	char colour[8];
@@ -379,7 +467,7 @@ char *report_svg_map(const struct report_map *chart)
 		}
 		double x = map_left + map_width / 2.0 +
 		           ((chart->longitude[i] - west) * cos(middle * M_PI / 180) - span_x / 2) / span;
-		double y = map_top + map_height / 2.0 - ((chart->latitude[i] - south) - span_y / 2) / span;
+		double y = place_top + place_height / 2.0 - ((chart->latitude[i] - south) - span_y / 2) / span;
 		bool known = !isnan(chart->values[i]);
 		colour_of(known && high > low ? 0.2 + 0.8 * (chart->values[i] - low) / (high - low) : 0.6, colour);
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"20\" fill=\"%s\" stroke=\"#333\"/>", x, y,

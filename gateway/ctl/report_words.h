@@ -264,6 +264,8 @@ REPORT_WORD(W_BEFORE_AND_AFTER, "före och efter", "before and after")
 REPORT_WORD(W_TABLE_CHANGE, "Skillnad i skillnader mot de andra stadsdelarna",
             "Difference in differences against the other districts")
 REPORT_WORD(W_DARK_FOOTFALL_PER_DAY, "Passager efter mörkrets inbrott per dag", "Footfall after dark per day")
+REPORT_WORD(W_DARK_FOOTFALL_INDEX, "Passager efter mörkrets inbrott, index (före = 100)",
+            "Footfall after dark, index (before = 100)")
 REPORT_WORD(W_DARK_PER_NIGHT, "Mörka timmar per natt", "Dark hours per night")
 REPORT_WORD(W_FAULT_PER_NIGHT, "Feltimmar per natt", "Fault hours per night")
 REPORT_WORD(W_AFTER_DARK_RELATIVE, "Efter mörkrets inbrott, % av typiskt", "After dark, % of typical")
@@ -287,15 +289,19 @@ REPORT_WORD(W_TOO_FEW, "för få dagar med data på någon sida för att säga n
             "too few days with data on one side to say anything.")
 REPORT_WORD(W_NOTE_DID,
             "Före och efter: stadsdelens medel före och efter ändringen jämförs med medlet av de andra "
-            "stadsdelarna under samma dagar (skillnad i skillnader). Årstid och väder påverkar båda sidor lika, "
+            "stadsdelarna under samma dagar (skillnad i skillnader). Passager räknas som index av stadsdelens eget "
+            "medel före ändringen (= 100), eftersom stadsdelarna är olika stora och årstiden ändrar passagerna med "
+            "en andel, inte ett antal; timmar jämförs som de är. Årstid och väder påverkar båda sidor lika, "
             "vilket är poängen med jämförelsen. Hur säkert: Welchs t för de dagliga skillnaderna (stadsdelen "
             "minus de andra) före mot efter; |t| ≥ 3 tydligt, ≥ 2 troligt, annars går det inte att skilja från "
             "variationen mellan dagar.",
             "Before and after: the district's mean before and after the change is set against the mean of the "
-            "other districts over the same days (difference in differences). Season and weather affect both "
-            "sides alike, which is the point of the comparison. How sure: Welch's t on the daily differences "
-            "(the district minus the others) before against after; |t| ≥ 3 clear, ≥ 2 likely, otherwise it "
-            "cannot be told from the day-to-day variation.")
+            "other districts over the same days (difference in differences). Footfall is taken as an index of "
+            "the district's own mean before the change (= 100), as the districts differ in size and the season "
+            "changes footfall by a share, not a number; hours are compared as they are. Season and weather "
+            "affect both sides alike, which is the point of the comparison. How sure: Welch's t on the daily "
+            "differences (the district minus the others) before against after; |t| ≥ 3 clear, ≥ 2 likely, "
+            "otherwise it cannot be told from the day-to-day variation.")
 
 REPORT_WORD(W_HEADING_QUERIES, "Bilaga: frågorna", "Appendix: the queries")
 /* format: the store's URL, the database */
