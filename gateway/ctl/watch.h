@@ -133,8 +133,9 @@ void watch_format_duration(int64_t ms, char out[WATCH_DURATION_SIZE]);
 
 /* {"topic":…,"retained":…,"payload":…} and a newline on out.  The payload
  * goes in as it came when it is JSON on one line (so every digit of every
- * number stays as tryggd wrote it); JSON over several lines is written on
- * one; anything else gives "payload":null and the text as "text" (bytes
+ * number stays as tryggd wrote it); JSON over several lines, or with
+ * numbers only cJSON takes ("05", "1."), is written again, on one line and
+ * as JSON; anything else gives "payload":null and the text as "text" (bytes
  * that are not UTF-8 replaced by U+FFFD).  0, or -ENOMEM. */
 int watch_json_line(const char *topic, const void *payload, size_t length, bool retained, FILE *out);
 

@@ -225,6 +225,68 @@ static bool has_control(const char *text, size_t length)
 	return false;
 }
 
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* The length of the JSON number (RFC 8259) at text, or 0 when the bytes
+ * there are not one. */
+static size_t json_number_length(const char *text, size_t length)
+{
+	size_t i = 0;
+	if (i < length && text[i] == '-')
+		i++;
+	if (i < length && text[i] == '0')
+		i++;
+	else if (i < length && is_digit(text[i]))
+		while (i < length && is_digit(text[i]))
+			i++;
+	else
+		return 0;
+	if (i < length && text[i] == '.') {
+		if (++i >= length || !is_digit(text[i]))
+			return 0;
+		while (i < length && is_digit(text[i]))
+			i++;
+	}
+	if (i < length && (text[i] == 'e' || text[i] == 'E')) {
+		if (++i < length && (text[i] == '+' || text[i] == '-'))
+			i++;
+		if (i >= length || !is_digit(text[i]))
+			return 0;
+		while (i < length && is_digit(text[i]))
+			i++;
+	}
+	return i;
+}
+
+/* Whether every number in text, which cJSON took, is one JSON allows:
+ * cJSON reads numbers with strtod, so it also takes "05", "-01", "1." and
+ * "1.e5", which would make the line no JSON for a stricter reader. */
+static bool json_numbers_strict(const char *text, size_t length)
+{
+	for (size_t i = 0; i < length;) {
+		if (text[i] == '"') {
+			for (i++; i < length && text[i] != '"'; i++)
+				if (text[i] == '\\')
+					i++;
+			i++;
+		} else if (text[i] == '-' || is_digit(text[i])) {
+			/* The whole token as cJSON takes it, against the grammar. */
+			size_t token = i;
+			while (token < length && text[token] && (is_digit(text[token]) || strchr("+-.eE", text[token])))
+				token++;
+			if (json_number_length(text + i, length - i) != token - i)
+				return false;
+			i = token;
+		} else {
+			i++;
+		}
+	}
+	return true;
+}
+
 int watch_json_line(const char *topic, const void *payload, size_t length, bool retained, FILE *out)
 {
 	const char *text = payload;
@@ -248,7 +310,7 @@ int watch_json_line(const char *topic, const void *payload, size_t length, bool 
 	if (!parsed) {
 		fputs("null,\"text\":", out);
 		put_json_string(out, text, length);
-	} else if (!has_control(text, length)) {
+	} else if (!has_control(text, length) && json_numbers_strict(text, length)) {
 		/* As it came, so every digit stays; blanks around it go. */
 		size_t first = 0, last = length;
 		while (first < last && json_blank(text[first]))

@@ -461,6 +461,10 @@ static void test_json_lines(void **state)
 	                 "{\"topic\":\"t/status\",\"retained\":true,\"payload\":{\"state\":\"online\"}}\n");
 	/* Over several lines: on one. */
 	assert_json_line("t", "{\n  \"a\": [1, 2]\n}\n", false, "{\"topic\":\"t\",\"retained\":false,\"payload\":{\"a\":[1,2]}}\n");
+	/* Numbers cJSON takes but JSON does not (found by fuzz_watch): written
+	 * again as JSON, not passed on. */
+	assert_json_line("t", "{\"seq\":05,\"v\":1.,\"w\":-0.5e+1}", false,
+	                 "{\"topic\":\"t\",\"retained\":false,\"payload\":{\"seq\":5,\"v\":1,\"w\":-5}}\n");
 	/* Not JSON: as text. */
 	assert_json_line("t", "hello \"you\"", false,
 	                 "{\"topic\":\"t\",\"retained\":false,\"payload\":null,\"text\":\"hello \\\"you\\\"\"}\n");
