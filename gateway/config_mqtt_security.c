@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -50,8 +51,14 @@ char *config_take_file(struct loader *loader, struct raw_section *section, const
 		loader->out_of_memory = true;
 		return NULL;
 	}
-	int descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO named here must not hang --check in open().  A
+	 * directory is named as such where the file is read. */
+	int descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	int error = descriptor < 0 ? errno : 0;
+	struct stat status;
+	if (descriptor >= 0 && fstat(descriptor, &status) == 0 && !S_ISREG(status.st_mode) &&
+	    !S_ISDIR(status.st_mode))
+		error = ENXIO;
 	if (descriptor >= 0)
 		close(descriptor);
 	if (error == 0) {
@@ -65,17 +72,18 @@ char *config_take_file(struct loader *loader, struct raw_section *section, const
 	}
 
 	char shown_buffer[SHOWN_VALUE_SIZE];
+	const char *reason = error == ENXIO ? "not a regular file" : strerror(error);
 	const char *credentials = getenv("CREDENTIALS_DIRECTORY");
 	if (entry->value[0] == '/')
-		config_report(loader, entry->line, "%s: cannot read %s: %s", key, path, strerror(error));
+		config_report(loader, entry->line, "%s: cannot read %s: %s", key, path, reason);
 	else if (error == ENOENT && credentials && credentials[0] == '/')
 		config_report(loader, entry->line, "%s: cannot read '%s': not in $CREDENTIALS_DIRECTORY (%s) nor in %s",
 		              key, config_shown(entry->value, shown_buffer), credentials, loader->directory);
 	else if (error == ENOENT)
 		config_report(loader, entry->line, "%s: cannot read %s: %s ($CREDENTIALS_DIRECTORY is not set)", key,
-		              path, strerror(error));
+		              path, reason);
 	else
-		config_report(loader, entry->line, "%s: cannot read %s: %s", key, path, strerror(error));
+		config_report(loader, entry->line, "%s: cannot read %s: %s", key, path, reason);
 	free(path);
 	return NULL;
 }

@@ -48,7 +48,9 @@ void credential_free(char *secret)
 int credential_read(const char *path, char **secret)
 {
 	*secret = NULL;
-	int descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO or a device in its place must not hang the
+	 * caller in open(); only a regular file is read. */
+	int descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (descriptor < 0)
 		return -errno;
 	int r = 0;
@@ -61,6 +63,10 @@ int credential_read(const char *path, char **secret)
 	if (S_ISDIR(status.st_mode)) {
 		close(descriptor);
 		return -EISDIR;
+	}
+	if (!S_ISREG(status.st_mode)) {
+		close(descriptor);
+		return -ENXIO;
 	}
 	/* One byte more than allowed tells a file that is too large. */
 	char *buffer = malloc(CREDENTIAL_SIZE_MAX + 2);
@@ -117,6 +123,8 @@ const char *credential_strerror(int r)
 		return "empty";
 	case -EBADMSG:
 		return "more than one line (the file holds the password alone, with at most one newline at its end)";
+	case -ENXIO:
+		return "not a regular file";
 	default:
 		return strerror(-r);
 	}

@@ -30,7 +30,8 @@ int credential_locate(const char *name, const char *directory, char **path);
  * credential_free).  0, or a negative errno: the file's own (-ENOENT,
  * -EACCES, -EISDIR, ...), -EFBIG when larger than CREDENTIAL_SIZE_MAX,
  * -ENODATA when it is empty, -EBADMSG when it holds more than one line or a
- * NUL byte.  On failure *secret is NULL and nothing read is left in memory. */
+ * NUL byte, -ENXIO when it is not a regular file (a FIFO, a socket, a
+ * device: never waited on).  On failure *secret is NULL and nothing read is left in memory. */
 int credential_read(const char *path, char **secret);
 
 /* What a result of credential_read() means, for a message. */

@@ -149,6 +149,13 @@ static void test_read_problems(void **state)
 	assert_null(secret);
 	assert_int_equal(credential_read(fixture->root, &secret), -EISDIR);
 	assert_null(secret);
+	/* A FIFO in the password's place: refused at once, not waited on
+	 * (no writer ever comes; a blocking open would hang the test). */
+	snprintf(path, sizeof(path), "%s/fifo", fixture->root);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(credential_read(path, &secret), -ENXIO);
+	assert_null(secret);
+	assert_string_equal(credential_strerror(-ENXIO), "not a regular file");
 
 	assert_string_equal(credential_strerror(-ENODATA), "empty");
 	assert_string_equal(credential_strerror(-EBADMSG),
