@@ -160,10 +160,12 @@ static bool read_asctime_date(const char *text, struct http_date *date)
 }
 
 /* The date as seconds since the epoch, or -EINVAL for a day that does not
- * exist (31 Feb) or a time past 23:59:60. */
+ * exist (31 Feb), a time past 23:59:60, or a year an HTTP date cannot
+ * write (four digits; a two-digit year taken from an absurd clock could
+ * otherwise overflow the seconds). */
 static int http_date_seconds(const struct http_date *date, int64_t *seconds)
 {
-	if (date->hour > 23 || date->minute > 59 || date->second > 60)
+	if (date->hour > 23 || date->minute > 59 || date->second > 60 || date->year < 0 || date->year > 9999)
 		return -EINVAL;
 	int64_t days = calendar_days_from_civil(date->year, date->month, date->day);
 	/* A day past the month's end comes back as another date. */

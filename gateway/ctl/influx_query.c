@@ -194,15 +194,22 @@ int influx_query(struct influx_link *link, const char *statement, cJSON **json, 
 	long status = 0;
 	int r = -ENOMEM;
 	*json = NULL;
-	if (!form)
+	/* Each statement on a handle of its own, copied from the configured
+	 * one: libcurl 7.88 keeps state from one answer to the next request on
+	 * the same handle, and an answer with garbled headers (found by
+	 * fuzzing) made it read memory it had freed.  A copy starts clean;
+	 * the few statements of a run each connect anew, which costs little. */
+	CURL *easy = form ? curl_easy_duphandle(link->easy) : NULL;
+	if (!easy)
 		goto out;
-	curl_easy_setopt(link->easy, CURLOPT_POSTFIELDS, form);
-	curl_easy_setopt(link->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(link->easy, CURLOPT_WRITEDATA, &answer);
-	curl_easy_setopt(link->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(link->easy, CURLOPT_HEADERDATA, link);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, form);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &answer);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, link);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, link->curl_error);
 	link->curl_error[0] = '\0';
-	CURLcode code = curl_easy_perform(link->easy);
+	CURLcode code = curl_easy_perform(easy);
 	if (code == CURLE_WRITE_ERROR) {
 		r = -EMSGSIZE;
 		goto out;
@@ -213,7 +220,7 @@ int influx_query(struct influx_link *link, const char *statement, cJSON **json, 
 		r = -EHOSTUNREACH;
 		goto out;
 	}
-	curl_easy_getinfo(link->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	root = answer.body ? cJSON_Parse(answer.body) : NULL;
 	r = check_answer(link, statement, status, root, result);
 	if (r == 0) {
@@ -221,6 +228,8 @@ int influx_query(struct influx_link *link, const char *statement, cJSON **json, 
 		root = NULL;
 	}
 out:
+	if (easy)
+		curl_easy_cleanup(easy);
 	cJSON_Delete(root);
 	free(answer.body);
 	free(form);
