@@ -86,6 +86,14 @@ struct driver_ops {
 	 * inconsistent (e.g. a required option) with a message in err, or 0.
 	 * May be NULL. */
 	int (*check_sensor)(const struct sensor_config *sc, char *err, size_t err_size);
+	/* After check_sensor(), with what the rest of the config says (env's
+	 * district, profiles, scenarios and config_directory; nothing paired,
+	 * now_ms 0): whether the sensor can work there, so that --check finds
+	 * what open() would refuse.  0, or a negative errno with a message in
+	 * err and in *key the option at fault (NULL: the sensor as a whole).
+	 * May be NULL. */
+	int (*check_environment)(const struct sensor_config *sc, const struct driver_env *env, const char **key,
+	                         char *err, size_t err_size);
 
 	/* Open the sensor.  0 and *state set, or a negative errno with a
 	 * message in err.  A sensor that fails later is closed and opened

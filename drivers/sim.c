@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver.h"
 #include "sim_internal.h"
@@ -87,12 +88,40 @@ static int sim_check_option(enum sensor_type type, const char *key, const char *
 
 static int sim_check_sensor(const struct sensor_config *sc, char *err, size_t err_size)
 {
-	/* Every option has a default; the profile's existence is checked at open,
-	 * when the profiles file is known. */
+	/* Every option has a default; the profile's existence is checked in
+	 * sim_check_environment(), which knows the profiles file. */
 	(void)sc;
 	(void)err;
 	(void)err_size;
 	return 0;
+}
+
+/* The district a sensor simulates has a profile in the profiles file.  A
+ * file that cannot be read is said at open (the sensor fails and is tried
+ * again), as is running out of memory here. */
+static int sim_check_environment(const struct sensor_config *sc, const struct driver_env *env, const char **key,
+                                 char *err, size_t err_size)
+{
+	const char *district = sensor_option(sc, "profile");
+	const char *profiles = env->profiles;
+	struct sim_profile profile;
+	*key = district ? "profile" : NULL;
+	if (!district)
+		district = env->district;
+#ifdef TRYGGD_PROFILES_DEFAULT
+	if (!profiles)
+		profiles = TRYGGD_PROFILES_DEFAULT;
+#endif
+	if (!district || !profiles || access(profiles, R_OK) != 0)
+		return 0;
+	char message[512] = "";
+	int result = sim_profile_load(profiles, district, &profile, message, sizeof(message));
+	if (result == -ENOMEM)
+		return 0;
+	if (result < 0)
+		snprintf(err, err_size, "sim: %s%s", message,
+		         *key ? "" : " ([gateway] district; or set profile = DISTRICT)");
+	return result;
 }
 
 /* ---- what a sensor simulates -------------------------------------------------- */
@@ -297,6 +326,7 @@ const struct driver_ops sim_driver = {
 	.simulated = true,
 	.check_option = sim_check_option,
 	.check_sensor = sim_check_sensor,
+	.check_environment = sim_check_environment,
 	.open = sim_open,
 	.sample = sim_sample,
 	.close = sim_close,

@@ -15,6 +15,9 @@
 #define CONFIG_LINE_MAX (PATH_MAX + 256)
 
 #define SYNTAX_MESSAGE "expected [section] or key = value"
+#define CARRIAGE_RETURN_MESSAGE \
+	"a carriage return (\\r) inside the line: the file has old Mac (CR) line endings, or a value holds one? " \
+	"save it as UTF-8 text with LF (or CR LF) line endings"
 
 static const char *const section_names[] = {
 	[SECTION_GATEWAY] = "gateway",
@@ -199,6 +202,14 @@ static bool inspect_line(struct loader *loader, const char *line)
 	return true;
 }
 
+/* A '\r' before the line's last run of '\r' and '\n'. */
+static bool has_inner_carriage_return(const char *line, size_t length)
+{
+	while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
+		length--;
+	return memchr(line, '\r', length) != NULL;
+}
+
 /* The ini_reader: hands inih one line per call, so that line_number is the
  * line of whatever inih reports to on_key next. */
 static char *read_line(char *buffer, int size, void *stream)
@@ -225,6 +236,15 @@ static char *read_line(char *buffer, int size, void *stream)
 	buffer[length] = '\0';
 	if (!is_utf8(buffer, length))
 		config_report(loader, loader->line_number, "not valid UTF-8 (the file must be UTF-8 text)");
+	/* CR LF line endings are fine (the CRs at the end are trimmed as
+	 * white space); a CR anywhere else is a file with CR alone at the
+	 * end of its lines, read as one line, or one pasted into a value,
+	 * and either would only be "expected [section] or key = value" or
+	 * a value that is not what it looks like. */
+	if (has_inner_carriage_return(buffer, length)) {
+		config_report(loader, loader->line_number, CARRIAGE_RETURN_MESSAGE);
+		goto blank;
+	}
 	if (!inspect_line(loader, buffer))
 		goto blank;
 	return buffer;

@@ -1,8 +1,8 @@
 /* config_sensor.c — pass 2 for every [sensor.NAME]: its generic keys and
  * alert thresholds, then its driver's options through the driver's
  * check_option(); once all sensors are known, a lamp's light sensor, the
- * driver's check_sensor() and whether [simulation] has only simulated
- * sensors. */
+ * driver's check_sensor() and check_environment(), and whether [simulation]
+ * has only simulated sensors. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +210,37 @@ static struct sensor_verdict validate_sensor(struct loader *loader, struct raw_s
 	};
 }
 
+/* Each sound sensor against the rest of the config (a sim sensor's district
+ * in the profiles file), at the line of the option at fault or of its
+ * section. */
+static void check_environments(struct loader *loader, const struct config *config,
+                               const struct sensor_verdict *verdicts, size_t count)
+{
+	const struct driver_env env = {
+		.gateway_id = config->gateway.id,
+		.district = config->gateway.district,
+		.profiles = config->simulation.profiles,
+		.scenarios = config->simulation.scenarios,
+		.config_directory = loader->directory,
+	};
+	for (size_t index = 0; index < count; index++) {
+		const struct driver_ops *driver = verdicts[index].driver;
+		const struct sensor_config *sensor = &config->sensors[index];
+		if (!verdicts[index].sound || !driver->check_environment)
+			continue;
+		char message[DRIVER_MESSAGE_SIZE * 2] = "";
+		const char *key = NULL;
+		int r = driver->check_environment(sensor, &env, &key, message, sizeof(message));
+		if (r >= 0)
+			continue;
+		int line = sensor->line;
+		for (size_t i = 0; key && i < sensor->option_count; i++)
+			if (strcmp(sensor->options[i].key, key) == 0)
+				line = sensor->options[i].line;
+		config_report(loader, line, "%s", message[0] ? message : strerror(-r));
+	}
+}
+
 void config_validate_sensors(struct loader *loader, struct config *config)
 {
 	char shown_buffer[SHOWN_VALUE_SIZE];
@@ -280,9 +311,13 @@ void config_validate_sensors(struct loader *loader, struct config *config)
 			continue;
 		char message[DRIVER_MESSAGE_SIZE] = "";
 		int r = driver->check_sensor(&config->sensors[index], message, sizeof(message));
-		if (r < 0)
+		if (r < 0) {
 			config_report(loader, config->sensors[index].line, "%s", message[0] ? message : strerror(-r));
+			verdicts[index].sound = false;
+		}
 	}
+
+	check_environments(loader, config, verdicts, count);
 
 	struct raw_section *simulation = config_find_section(loader, SECTION_SIMULATION, NULL);
 	for (index = 0; simulation && index < count; index++) {

@@ -460,6 +460,26 @@ void daemon_free(struct daemon *daemon)
 	free(daemon);
 }
 
+/* After a damaged tryggd.db or mqtt-buffer.db was set aside: where the
+ * reading sequence number goes on from.  Each file holds it (the buffer
+ * with its messages, the state database as the floor), so one set aside
+ * costs nothing; both, and the numbers start again. */
+static void daemon_say_sequence(struct daemon *daemon)
+{
+	struct state_damage state = state_damage(daemon->state);
+	bool outbox_aside = mqtt_counters(daemon->mqtt).set_aside > 0;
+	unsigned long long next = (unsigned long long)daemon->seq + 1;
+	if (!state.set_aside && !outbox_aside)
+		return;
+	if (state.set_aside && !state.sequence_known && outbox_aside)
+		log_warning("the reading sequence number restarts from %llu: tryggd.db and the MQTT buffer were both set "
+		            "aside and neither number could be read; a subscriber may see numbers it saw before", next);
+	else if (state.set_aside && !state.sequence_known)
+		log_info("the reading sequence number goes on from %llu, kept with the MQTT buffer", next);
+	else
+		log_info("the reading sequence number goes on from %llu, the floor kept in tryggd.db", next);
+}
+
 int daemon_new(struct config *config, struct daemon **out, int *status)
 {
 	char err[512] = "";
@@ -533,6 +553,8 @@ int daemon_new(struct config *config, struct daemon **out, int *status)
 	}
 	if (config->has_mqtt && (r = daemon_open_mqtt(daemon)) < 0)
 		goto out;
+	if (config->has_mqtt)
+		daemon_say_sequence(daemon);
 	if (config->has_influx && (r = daemon_open_store(daemon)) < 0) {
 		*status = EXIT_UNAVAILABLE;
 		goto out;

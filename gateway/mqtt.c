@@ -35,6 +35,10 @@ struct mqtt {
 	uint64_t turn_kept;          /* messages kept since the last commit */
 	bool refusing;               /* the broker refuses messages: said once per episode */
 	bool commit_failing;         /* the disk refuses the buffer's commits: nothing goes to Paho */
+	/* Removes of acknowledged messages the disk refused in this episode
+	 * (0: none failing): said once when it begins and once when it ends,
+	 * not once per answer of the broker, a thousand a turn. */
+	uint64_t remove_failures;
 	/* A disk that is nearly full takes one commit and refuses the next:
 	 * the refusal is said at most once a minute, and that it takes
 	 * writes again only after a refusal was said. */
@@ -147,6 +151,23 @@ static void mqtt_on_down(void *userdata)
 	mqtt->in_flight = 0;
 }
 
+/* A remove from the buffer after the broker's answer: a failure (full
+ * disk) leaves the message to be sent again, at least once; said once an
+ * episode. */
+static void mqtt_removed(struct mqtt *mqtt, int r)
+{
+	if (r < 0) {
+		if (mqtt->remove_failures++ == 0)
+			log_error("mqtt: cannot update the buffer: %s; acknowledged messages stay in it and may be sent "
+			          "again", strerror(-r));
+		return;
+	}
+	if (mqtt->remove_failures > 0)
+		log_info("mqtt: the buffer can be updated again; %llu removes failed meanwhile",
+		         (unsigned long long)mqtt->remove_failures);
+	mqtt->remove_failures = 0;
+}
+
 static void mqtt_on_answer(struct mqtt *mqtt, const struct bridge_event *event)
 {
 	bool current = event->generation == mqtt->generation;
@@ -156,8 +177,7 @@ static void mqtt_on_answer(struct mqtt *mqtt, const struct bridge_event *event)
 		mqtt->refusing = false;
 		uint64_t held = mqtt_outbox_counters(mqtt->outbox).messages;
 		int r = mqtt_outbox_remove(mqtt->outbox, event->id);
-		if (r < 0)
-			log_error("mqtt: cannot update the buffer: %s", strerror(-r));
+		mqtt_removed(mqtt, r);
 		mqtt->dirty = true;
 		if (r < 0 || mqtt_outbox_counters(mqtt->outbox).messages < held) {
 			mqtt->counters.published++;
@@ -185,9 +205,7 @@ static void mqtt_on_answer(struct mqtt *mqtt, const struct bridge_event *event)
 	} else {
 		return;   /* not delivered: it stays for the next connection */
 	}
-	int r = mqtt_outbox_remove(mqtt->outbox, event->id);
-	if (r < 0)
-		log_error("mqtt: cannot update the buffer: %s", strerror(-r));
+	mqtt_removed(mqtt, mqtt_outbox_remove(mqtt->outbox, event->id));
 	mqtt->dirty = true;
 }
 

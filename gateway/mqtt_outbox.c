@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "database_file.h"
 #include "log.h"
 #include "mqtt_outbox.h"
 #include "mqtt_outbox_internal.h"
@@ -128,7 +129,7 @@ int mqtt_outbox_open(const char *path, uint64_t max_messages, uint64_t max_bytes
 	/* A -wal without its database (the main file gone or empty): SQLite
 	 * would make a fresh file and delete the -wal on the first read,
 	 * and what it held with it, without a word.  Set aside instead. */
-	if (outbox_orphan_wal(path)) {
+	if (database_orphan_wal(path)) {
 		snprintf(why, sizeof(why), "its -wal file is there without the database it belongs to");
 		result = OUTBOX_BROKEN;
 	} else {
@@ -139,7 +140,7 @@ int mqtt_outbox_open(const char *path, uint64_t max_messages, uint64_t max_bytes
 		for (char *character = why; *character; character++)
 			if (*character == '\n')
 				*character = ' ';
-		result = outbox_set_aside(path, aside, sizeof(aside));
+		result = database_set_aside(path, aside, sizeof(aside));
 		if (result == 0) {
 			outbox->counters.set_aside++;
 			log_warning("mqtt outbox %s: %s; set aside as %s, starting empty", path, why, aside);

@@ -14,9 +14,9 @@
  * Bounds: max_messages and max_bytes (payload and topic bytes).  Appending
  * past either drops the oldest rows, counted in `dropped`.  A database
  * that cannot be opened or read as ours (truncated, garbage, another
- * schema) is renamed aside (FILE.broken-TIMESTAMP), counted in
- * `set_aside` and logged, and a fresh one is started: never a crash, never
- * a refusal to start.
+ * schema) is renamed aside (FILE.broken-YYYYMMDDTHHMMSSZ, database_file.h),
+ * counted in `set_aside` and logged, and a fresh one is started: never a
+ * crash, never a refusal to start.
  *
  * struct mqtt_outbox owns its SQLite handle; a struct outbox_message owns
  * its strings until outbox_message_clear(). */

@@ -7,10 +7,10 @@
  *   mqtt_outbox_file.c  the file: connecting to it (outbox_connect, which
  *                       prepares the statements and reads the totals),
  *                       checking it is ours, disconnecting (finalizing the
- *                       statements, closing the handle), and setting a
- *                       broken file aside.  Owns no memory of its own: it
- *                       fills and empties the handle and statements held
- *                       in struct mqtt_outbox. */
+ *                       statements, closing the handle); a broken file is
+ *                       set aside with database_file.h.  Owns no memory of
+ *                       its own: it fills and empties the handle and
+ *                       statements held in struct mqtt_outbox. */
 #ifndef TRYGGD_MQTT_OUTBOX_INTERNAL_H
 #define TRYGGD_MQTT_OUTBOX_INTERNAL_H
 
@@ -58,8 +58,6 @@ int outbox_read_sequence(struct mqtt_outbox *outbox);
 /* mqtt_outbox_file.c */
 int outbox_connect(struct mqtt_outbox *outbox, char *why, size_t why_size);
 void outbox_disconnect(struct mqtt_outbox *outbox);
-bool outbox_orphan_wal(const char *path);
-int outbox_set_aside(const char *path, char *aside, size_t aside_size);
 int outbox_refusal(const char *path, int system_error);
 
 #endif

@@ -10,7 +10,11 @@ servers it cannot reach.
   3. `--check` on config/tryggd.conf: exit 0, a summary naming the gateway;
   4. a broker nobody listens on, a short simulation, drain_timeout = 2:
      exit 75 (EX_TEMPFAIL; not a crash), the broker URI on stderr;
-  5. a store nobody listens on: the same, with the store URL on stderr.
+  5. a store nobody listens on: the same, with the store URL on stderr;
+  6. a sim sensor whose district has no profile: exit 78 for --check and
+     a start, at the profile key's line, with the districts there are;
+  7. a carriage return inside a line: exit 78, said as such at its line;
+     CR LF line endings are read.
 
 In 4 and 5 the other server is the real one from SERVERS_DIR, so only the
 unreachable one can be the reason for exit 75.  Exit 0 when all hold, 1
@@ -201,6 +205,39 @@ def main(argv):
     checks.expect(status == EX_TEMPFAIL,
                   f"exit {EX_TEMPFAIL} after {wall:.1f} s (got {describe(status)})", indent(err))
     checks.expect(url in err, f"stderr mentions {url}", indent(err))
+
+    # 6. A sim sensor whose district has no profile: --check and a start
+    # both refuse it at the profile key's line (exit 78, not 69 at open),
+    # naming the districts the profiles file has.
+    print("sim district without a profile")
+    conf = os.path.join(work, "no-profile.conf")
+    simulation_config(conf, work, source, f"no-profile-{token}", None, None, None)
+    with open(conf, "a", encoding="utf-8") as f:
+        f.write("profile = Ingenstans\n")
+    profile_line = sum(1 for _ in open(conf, encoding="utf-8"))
+    for argv in ([tryggd, "-c", conf, "--check"], [tryggd, "-c", conf]):
+        status, out, err, _ = run(argv)
+        what = " ".join(os.path.basename(a) for a in argv[1:])
+        checks.expect(status == EX_CONFIG, f"{what}: exit {EX_CONFIG} (got {describe(status)})", indent(err))
+        checks.expect(f"{conf}:{profile_line}: sim: no profile for district \"Ingenstans\"" in err and "Årby" in err,
+                      f"{what}: FILE:{profile_line} names the district and those the profiles file has", indent(err))
+
+    # 7. A carriage return inside a line (a file with CR alone at the end
+    # of its lines): said as such, at its line; CR LF is read as LF.
+    print("carriage returns")
+    conf = os.path.join(work, "cr.conf")
+    simulation_config(conf, work, source, f"cr-{token}", None, None, None)
+    with open(conf, encoding="utf-8") as f:
+        text = f.read()
+    with open(conf, "w", encoding="utf-8", newline="") as f:
+        f.write(text.replace("window = 60\n", "window = 6\r0\n"))
+    status, out, err, _ = run([tryggd, "-c", conf, "--check"])
+    checks.expect(status == EX_CONFIG and f"{conf}:4: a carriage return (\\r) inside the line" in err,
+                  f"a CR inside line 4: exit {EX_CONFIG} and FILE:4 names the carriage return", indent(err))
+    with open(conf, "w", encoding="utf-8", newline="") as f:
+        f.write(text.replace("\n", "\r\n"))
+    status, out, err, _ = run([tryggd, "-c", conf, "--check"])
+    checks.expect(status == 0, f"CR LF line endings: --check exits 0 (got {describe(status)})", indent(err))
 
     if checks.failures:
         print(f"{len(checks.failures)} check(s) failed; files in {work}")

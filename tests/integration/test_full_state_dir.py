@@ -19,6 +19,9 @@ A file fills the tmpfs so that tryggd's database can grow only a little.
      runs: one warning when keeping starts failing, one info line when it
      works again, with how many could not be kept meanwhile.
 
+In each run the log stays short (at most LOG_LINES_MAX lines, no message
+more than SAME_LINE_MAX times), however many messages the disk refused.
+
 Across both runs, as an independent subscriber sees them: seq starts at 1
 and rises by 1 from one reading message to the next, so no number published
 before the restart is published again after it; a gap is allowed only where
@@ -118,8 +121,25 @@ def wait_for_line(path, pattern, proc, timeout_s):
     return False
 
 
+# However long the disk stays full, the log says so in a handful of lines:
+# one per kind of refusal and its recovery, the start and the stop.  A line
+# per message or per answer of the broker would be thousands.
+LOG_LINES_MAX = 40
+# No one message (its numbers aside) more often than this in a run.
+SAME_LINE_MAX = 3
+
+
 def check_log(path, problems, run, recovered):
     lines = log_lines(path)
+    shapes = {}
+    for line in lines:
+        shape = re.sub(r"\d+", "N", line.split(" tryggd: ", 1)[-1])
+        shapes[shape] = shapes.get(shape, 0) + 1
+    repeated = sorted(((count, shape) for shape, count in shapes.items() if count > SAME_LINE_MAX), reverse=True)
+    problems.expect(len(lines) <= LOG_LINES_MAX, f"run {run}: at most {LOG_LINES_MAX} log lines ({len(lines)})",
+                    "\n".join(lines[:10]))
+    problems.expect(not repeated, f"run {run}: no message more than {SAME_LINE_MAX} times",
+                    "\n".join(f"{count}x {shape}" for count, shape in repeated[:5]))
     warnings = [line for line in lines if WARNING.search(line)]
     floor = [line for line in lines if FLOOR.search(line)]
     recoveries = [RECOVERED.search(line) for line in lines if RECOVERED.search(line)]

@@ -389,6 +389,44 @@ static void test_relative_paths_follow_the_config_file(void **state)
 	assert_string_equal(fixture->config.path, "tryggd.conf");
 }
 
+/* CR LF line endings are read (above); a CR anywhere else in a line is
+ * said as such, at its line, not as a syntax error. */
+static void test_carriage_return_inside_a_line(void **state)
+{
+	struct fixture *fixture = *state;
+	EXPECT_PROBLEMS(fixture, GATEWAY LIGHT_SENSOR "interval = 5\r6\n",
+	                "7: a carriage return (\\r) inside the line: the file has old Mac (CR) line endings, or a value "
+	                "holds one? save it as UTF-8 text with LF (or CR LF) line endings");
+	/* A file with CR alone at the end of its lines is one line. */
+	int r = load(fixture, "[gateway]\rid = arby-01\rdistrict = Årby\r[sensor.ljus]\rtype = light\rdriver = sim\r");
+	assert_int_equal(r, -EINVAL);
+	assert_non_null(strstr(fixture->errors, ":1: a carriage return (\\r) inside the line"));
+	assert_null(strstr(fixture->errors, "expected [section] or key = value"));
+}
+
+/* A sim sensor's district must have a profile in the profiles file: at the
+ * profile key's line, or the section's when the district is [gateway]'s. */
+static void test_sim_district_without_profile(void **state)
+{
+	struct fixture *fixture = *state;
+	const char *profiles = "[simulation]\nprofiles = " TRYGGD_SOURCE_DIR "/seeds/districts.ini\n";   /* 4-5 */
+	char text[1024];
+	snprintf(text, sizeof(text), GATEWAY "%s[sensor.ljus]\ntype = light\ndriver = sim\nprofile = Ingenstans\n",
+	         profiles);
+	int r = load(fixture, text);
+	assert_int_equal(r, -EINVAL);
+	assert_non_null(strstr(fixture->errors, ":9: sim: no profile for district \"Ingenstans\""));
+	assert_non_null(strstr(fixture->errors, "Årby"));
+	snprintf(text, sizeof(text), "[gateway]\nid = arby-01\ndistrict = Ingenstans\n%s" LIGHT_SENSOR, profiles);
+	r = load(fixture, text);
+	assert_int_equal(r, -EINVAL);
+	assert_non_null(strstr(fixture->errors, ":6: sim: no profile for district \"Ingenstans\""));
+	assert_non_null(strstr(fixture->errors, "[gateway] district"));
+	/* A district that has one loads. */
+	snprintf(text, sizeof(text), GATEWAY "%s" LIGHT_SENSOR "profile = Nyfors\n", profiles);
+	assert_loads(fixture, text);
+}
+
 static void test_line_endings_bom_and_indented_keys(void **state)
 {
 	struct fixture *fixture = *state;
@@ -1546,6 +1584,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_utf8_district_and_site, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_paths_follow_the_config_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_endings_bom_and_indented_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_carriage_return_inside_a_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sim_district_without_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_example_is_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_example_with_every_option_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_driver_examples, setup, teardown),

@@ -404,11 +404,13 @@ static int find_set_aside(struct fixture *fixture, char *aside, size_t aside_siz
 		if (length > 4 && (strcmp(entry->d_name + length - 4, "-wal") == 0 ||
 		                   strcmp(entry->d_name + length - 4, "-shm") == 0))
 			continue;
+		/* PATH.broken-YYYYMMDDTHHMMSSZ, in UTC (database_file.h). */
 		const char *stamp = entry->d_name + strlen(prefix);
-		char *end;
-		long long seconds = strtoll(stamp, &end, 10);
-		assert_true(end != stamp);
+		struct tm utc = { 0 };
+		char *end = strptime(stamp, "%Y%m%dT%H%M%SZ", &utc);
+		assert_non_null(end);
 		assert_true(*end == '\0' || *end == '.');
+		long long seconds = (long long)timegm(&utc);
 		assert_true(seconds >= (long long)not_before && seconds <= (long long)not_after);
 		if (count++ == 0)
 			snprintf(aside, aside_size, "%s/%s", fixture->root, entry->d_name);
