@@ -53,19 +53,14 @@ out:
  * one line of the log. */
 #define STATE_CHECK_ROWS "3"
 
-/* What SQLite's answer means here: damaged (set the file aside), or an
- * errno (the disk, a lock, memory: setting aside would not help). */
-static int state_verdict(int code)
+/* An SQLite result code as a negative errno. */
+static int state_errno(int rc)
 {
-	switch (code & 0xff) {
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return STATE_DAMAGED;
+	switch (rc & 0xff) {
 	case SQLITE_FULL:
 		return -ENOSPC;
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
-	case SQLITE_CANTOPEN:
 		return -EROFS;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -74,6 +69,21 @@ static int state_verdict(int code)
 		return -ENOMEM;
 	default:
 		return -EIO;
+	}
+}
+
+/* What SQLite's answer means here: damaged (set the file aside), or an
+ * errno (the disk, a lock, memory: setting aside would not help). */
+static int state_verdict(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return STATE_DAMAGED;
+	case SQLITE_CANTOPEN:
+		return -EROFS;
+	default:
+		return state_errno(code);
 	}
 }
 
@@ -345,25 +355,6 @@ int state_sequence_load(struct state *state, uint64_t *seq)
 out:
 	sqlite3_finalize(statement);
 	return r;
-}
-
-/* An SQLite result code as a negative errno. */
-static int state_errno(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-		return -EROFS;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	default:
-		return -EIO;
-	}
 }
 
 int state_sequence_store(struct state *state, uint64_t seq)
