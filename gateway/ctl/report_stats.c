@@ -15,6 +15,20 @@
 #define BETA_EPSILON 1e-15
 #define TINY 1e-300
 
+/* One step of the modified Lentz method: the continued fraction's next
+ * term, numerator, folded into c and d; the factor the value moves by. */
+static double lentz_step(double numerator, double *c, double *d)
+{
+	*d = 1.0 + numerator * *d;
+	*c = 1.0 + numerator / *c;
+	if (fabs(*d) < TINY)
+		*d = TINY;
+	if (fabs(*c) < TINY)
+		*c = TINY;
+	*d = 1.0 / *d;
+	return *d * *c;
+}
+
 /* The continued fraction of I_x(a, b) (x below (a+1)/(a+b+2)). */
 static double beta_fraction(double a, double b, double x)
 {
@@ -25,24 +39,8 @@ static double beta_fraction(double a, double b, double x)
 	double h = d;
 	for (int m = 1; m <= BETA_ITERATIONS; m++) {
 		double m2 = 2.0 * m;
-		double numerator = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
-		d = 1.0 + numerator * d;
-		c = 1.0 + numerator / c;
-		if (fabs(d) < TINY)
-			d = TINY;
-		if (fabs(c) < TINY)
-			c = TINY;
-		d = 1.0 / d;
-		h *= d * c;
-		numerator = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
-		d = 1.0 + numerator * d;
-		c = 1.0 + numerator / c;
-		if (fabs(d) < TINY)
-			d = TINY;
-		if (fabs(c) < TINY)
-			c = TINY;
-		d = 1.0 / d;
-		double step = d * c;
+		h *= lentz_step(m * (b - m) * x / ((a + m2 - 1.0) * (a + m2)), &c, &d);
+		double step = lentz_step(-(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0)), &c, &d);
 		h *= step;
 		if (fabs(step - 1.0) < BETA_EPSILON)
 			break;
