@@ -263,9 +263,13 @@ static void forward_report_down(struct store_forward *forward, const struct stor
 	else if (decision->reason == STORE_REASON_NOT_FOUND)
 		hint = forward->dialect->not_found_hint;
 	const char *separator = decision->reason == STORE_REASON_NOT_FOUND ? ": " : "";
-	/* Once per episode and reason: a store that stays down is not a new
-	 * message every few seconds. */
-	if (!forward->down || forward->down_reason != decision->reason)
+	/* Once per episode: a store that stays down is not a new message every
+	 * few seconds, nor a store that answers 500 while it shuts down and then
+	 * refuses connections.  Within an episode only a turn to a reason the
+	 * operator must act on (credentials, a missing database, an answer no
+	 * store gives) is worth a second warning. */
+	bool turned = forward->down_reason != decision->reason && store_reason_needs_operator(decision->reason);
+	if (!forward->down || turned)
 		log_warning("store: %s %s (%s)%s%s; points stay in the spool and are sent again later",
 		            forward->url_for_logs, store_reason_text(decision->reason), reason, separator, hint);
 	else

@@ -12,7 +12,8 @@
  *     A good point sent again replaces itself in the store;
  *   - busy with Retry-After: wait that long;
  *   - anything else: exponential backoff, 0.5 s doubling to 5 min, with up
- *     to a quarter of jitter; one message per episode and reason.
+ *     to a quarter of jitter; one message per episode, and one more
+ *     when it turns to a reason the operator must act on.
  * Waits run on the simulation's clock when there is one (time_scale: the
  * virtual seconds per real second).
  *

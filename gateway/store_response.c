@@ -329,6 +329,12 @@ const char *store_reason_text(enum store_reason reason)
 	return "answered unexpectedly";
 }
 
+bool store_reason_needs_operator(enum store_reason reason)
+{
+	return reason == STORE_REASON_CREDENTIALS || reason == STORE_REASON_NOT_FOUND ||
+	       reason == STORE_REASON_UNEXPECTED;
+}
+
 static bool is_blank(unsigned char c)
 {
 	return c <= 0x20 || c == 0x7f;

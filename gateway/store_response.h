@@ -77,6 +77,10 @@ struct store_decision store_classify(const struct store_answer *answer);
 /* A short phrase for reason, such as "refused the credentials". */
 const char *store_reason_text(enum store_reason reason);
 
+/* True for reasons that waiting does not cure: credentials refused, no such
+ * database or bucket, a status no store gives. */
+bool store_reason_needs_operator(enum store_reason reason);
+
 /* Copy body into out as one line for a log: newlines, tabs and other
  * control characters become spaces, runs of them one space, leading and
  * trailing space dropped, cut at out_size - 1 bytes (with "..." when cut)

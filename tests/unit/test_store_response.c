@@ -295,6 +295,21 @@ static void test_reason_text(void **state)
 	assert_non_null(store_reason_text((enum store_reason)99));
 }
 
+/* A store shutting down answers 500 and then refuses connections: one
+ * outage, not two.  Only what waiting does not cure is a reason to warn
+ * again within an outage. */
+static void test_reason_needs_operator(void **state)
+{
+	(void)state;
+	assert_true(store_reason_needs_operator(STORE_REASON_CREDENTIALS));
+	assert_true(store_reason_needs_operator(STORE_REASON_NOT_FOUND));
+	assert_true(store_reason_needs_operator(STORE_REASON_UNEXPECTED));
+	assert_false(store_reason_needs_operator(STORE_REASON_SERVER));
+	assert_false(store_reason_needs_operator(STORE_REASON_NETWORK));
+	assert_false(store_reason_needs_operator(STORE_REASON_BUSY));
+	assert_false(store_reason_needs_operator(STORE_REASON_STORED));
+}
+
 /* The body as store_body_for_log makes it for a buffer of out_size bytes;
  * checks that nothing is written past them. */
 static const char *for_log(const char *body, size_t out_size)
@@ -427,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_back_off),
 		cmocka_unit_test(test_dropped),
 		cmocka_unit_test(test_reason_text),
+		cmocka_unit_test(test_reason_needs_operator),
 		cmocka_unit_test(test_body_for_log),
 		cmocka_unit_test(test_body_for_log_cut),
 		cmocka_unit_test(test_body_for_log_tiny),
