@@ -101,7 +101,7 @@ void daemon_cut_sensor_window(struct daemon *daemon, struct daemon_sensor *entry
 	struct window_result result;
 	char *lines[1];
 	size_t line_count = 0;
-	if (!sensor_cut_window(entry->sensor, schedule_now(daemon->schedule), &result))
+	if (!sensor_cut_window(entry->sensor, schedule_now(daemon->schedule), &result, NULL))
 		return;
 	/* One sensor's part of a window: the others' close counts it. */
 	if (!daemon_clock_may_stamp(daemon, result.start_ms, false))
@@ -129,13 +129,20 @@ void daemon_close_windows(struct daemon *daemon, bool partial, int64_t cut_ms)
 		log_error("out of memory closing windows");
 		return;
 	}
+	/* A stop's cut windows are also kept, for a start within them. */
+	bool stopping = partial && daemon->phase == PHASE_DRAINING;
+	if (stopping)
+		daemon_forget_cut_windows(daemon);
 	for (size_t i = 0; i < daemon->sensor_count; i++) {
 		struct daemon_sensor *entry = &daemon->sensors[i];
 		struct window_result result;
+		struct window cut;
 		if (!partial)
 			sensor_close_window(entry->sensor, &result);
-		else if (!sensor_cut_window(entry->sensor, cut_ms, &result))
+		else if (!sensor_cut_window(entry->sensor, cut_ms, &result, stopping ? &cut : NULL))
 			continue;
+		if (stopping)
+			daemon_keep_cut_window(daemon, entry, &cut, cut_ms);
 		if (!closed)
 			stamp = daemon_clock_may_stamp(daemon, result.start_ms, true);
 		closed = true;
@@ -551,6 +558,7 @@ int daemon_new(struct config *config, struct daemon **out, int *status)
 		*status = EXIT_UNAVAILABLE;
 		goto out;
 	}
+	daemon_resume_windows(daemon);
 	if (config->has_mqtt && (r = daemon_open_mqtt(daemon)) < 0)
 		goto out;
 	if (config->has_mqtt)

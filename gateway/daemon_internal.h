@@ -125,6 +125,14 @@ void daemon_on_clock_step(void *userdata, int64_t step_ms, int64_t before_ms, in
  * or "". */
 void daemon_clock_status(const struct daemon *daemon, char *out, size_t size);
 
+/* daemon_resume.c: at a stop, forget what an earlier stop kept and keep
+ * each sensor's cut window; at a start, after the sensors opened, take
+ * them up (window_resume.h). */
+void daemon_forget_cut_windows(struct daemon *daemon);
+void daemon_keep_cut_window(struct daemon *daemon, struct daemon_sensor *entry, const struct window *cut,
+                            int64_t cut_ms);
+void daemon_resume_windows(struct daemon *daemon);
+
 /* daemon_sensors.c */
 struct sensor_setup daemon_sensor_setup(struct daemon *daemon);
 int daemon_open_topics(struct daemon *daemon);

@@ -342,7 +342,12 @@ void sensor_close_window(struct sensor *sensor, struct window_result *out)
 	sensor_flush_pending(sensor);
 }
 
-bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out)
+struct window *sensor_open_window(struct sensor *sensor)
+{
+	return &sensor->window;
+}
+
+bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out, struct window *cut)
 {
 	if (sensor->worker)
 		sensor_worker_finish(sensor->worker);   /* the sample in flight counts up to the stop */
@@ -352,6 +357,8 @@ bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_resu
 	 * leave it out rather than write a zero. */
 	if (sensor->window.covered_ms == 0 && sensor->window.samples == 0 && sensor->window.count == 0)
 		return false;
+	if (cut)
+		*cut = sensor->window;
 	window_close(&sensor->window, out);
 	return true;
 }

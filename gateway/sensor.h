@@ -159,8 +159,13 @@ int64_t sensor_window_end(const struct sensor *sensor);
 void sensor_close_window(struct sensor *sensor, struct window_result *out);
 
 /* A stop at now_ms: the open window as it stands, cut at now.  Returns
- * false (nothing in *out) when the sensor was never read in it. */
-bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out);
+ * false (nothing in *out) when the sensor was never read in it.  cut, when
+ * not NULL, gets the window's sums as they stood before it closed, for
+ * window_resume_save(). */
+bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out, struct window *cut);
+
+/* The open window, for window_resume_take() right after sensor_new(). */
+struct window *sensor_open_window(struct sensor *sensor);
 
 /* The clock stepped by step_ms to now_ms (the schedule moved the slot
  * timer by the step already), and the caller has cut the open window at

@@ -54,7 +54,7 @@ out:
 #define STATE_CHECK_ROWS "3"
 
 /* An SQLite result code as a negative errno. */
-static int state_errno(int rc)
+int state_sqlite_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_FULL:
@@ -83,7 +83,7 @@ static int state_verdict(int code)
 	case SQLITE_CANTOPEN:
 		return -EROFS;
 	default:
-		return state_errno(code);
+		return state_sqlite_errno(code);
 	}
 }
 
@@ -372,7 +372,7 @@ int state_sequence_store(struct state *state, uint64_t seq)
 	int r = 0;
 	if (rc != SQLITE_DONE) {
 		snprintf(state->error, sizeof(state->error), "%s", sqlite3_errmsg(state->database));
-		r = state_errno(rc);
+		r = state_sqlite_errno(rc);
 	} else if (sqlite3_changes(state->database) != 1) {
 		snprintf(state->error, sizeof(state->error), "the sequence number's row is missing");
 		r = -EIO;

@@ -28,6 +28,10 @@ void state_close(struct state *state);
 
 sqlite3 *state_database(struct state *state);
 
+/* An SQLite result code as a negative errno: -ENOSPC for a full disk,
+ * -EROFS, -EBUSY, -ENOMEM, otherwise -EIO. */
+int state_sqlite_errno(int code);
+
 /* What state_open() set aside, for the daemon to say what follows for the
  * sequence number; all zero when the database was sound. */
 struct state_damage {

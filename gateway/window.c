@@ -153,6 +153,23 @@ void window_cut(struct window *w, int64_t now_ms)
 	w->carry_covered_ms = w->carry_dark_ms = w->carry_on_ms = w->carry_fault_ms = 0;
 }
 
+void window_absorb(struct window *w, const struct window *cut)
+{
+	if (cut->samples > 0 && w->type == SENSOR_LIGHT) {
+		if (w->samples == 0 || cut->lux_min < w->lux_min)
+			w->lux_min = cut->lux_min;
+		if (w->samples == 0 || cut->lux_max > w->lux_max)
+			w->lux_max = cut->lux_max;
+		w->lux_sum += cut->lux_sum;
+	}
+	w->covered_ms += cut->covered_ms;
+	w->samples += cut->samples;
+	window_add_passes(w, cut->count, cut->has_direction, cut->in, cut->out);
+	w->dark_ms += cut->dark_ms;
+	w->on_ms += cut->on_ms;
+	w->fault_ms += cut->fault_ms;
+}
+
 void window_close(struct window *w, struct window_result *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -96,6 +96,12 @@ void window_credit_lamp(struct window *w, int64_t t_ms, int64_t span_ms, bool on
  * coverage. */
 void window_cut(struct window *w, int64_t now_ms);
 
+/* The same window (type, start, length) as it stood when a stop cut it
+ * short, in an earlier run: add what it had read to the open window, which
+ * a start within that window just opened, so that the window's one point
+ * holds both parts (the store keeps the last point of a series and time).
+ * The parts do not overlap: the cut one ended before the restart. */
+void window_absorb(struct window *w, const struct window *cut);
 /* Close the open window: fill *out and open the next one (start + length),
  * which starts with what was carried over. */
 void window_close(struct window *w, struct window_result *out);

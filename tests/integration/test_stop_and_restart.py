@@ -10,6 +10,8 @@ and the store.
      store; the retained status is now {"state":"offline"}.
   2. Restart on the same state_dir: `seq` goes on from the last number the
      first run used, +1 per reading across both runs, no number used twice.
+  3. A stop and a start within one window (simulated clock): the window's
+     one point in the store holds what both runs read in it.
 
 Exit 0 when all hold, 1 with the list of what did not.
 """
@@ -25,6 +27,7 @@ import uuid
 
 # Beside this file.
 import capture
+import capture as capture_module
 from capture import (
     Problems, load_servers, mqtt_args, read_messages, start_subscriber, stop_process, wait_for_marker)
 
@@ -148,12 +151,66 @@ def restart_continues_seq(servers, info, tryggd, source, work, problems):
     problems.expect(not gaps, "seq rises by exactly 1 across both runs", f"first breaks: {gaps[:3]}")
 
 
+def restart_within_the_window(servers, info, tryggd, source, work, problems):
+    """A stop at 07:02:30 and a start at 07:02:40 (simulated clock, window
+    60 s): the window 07:02 was flushed cut short at the stop; the start
+    goes on with it, so its one point in the store holds both parts:
+    every reading of both runs in that window, as the subscriber saw them."""
+    print("stop and start within one window")
+    token = uuid.uuid4().hex[:8]
+    gateway_id, prefix = f"resume-{token}", f"tryggtest-{token}"
+    capture = os.path.join(work, "resume-mqtt.txt")
+    subscriber = start_subscriber(servers, info, prefix, capture)
+    runs = (("2026-11-03T07:00:00Z", "2026-11-03T07:02:30Z"), ("2026-11-03T07:02:40Z", "2026-11-03T07:05:00Z"))
+    try:
+        for number, simulation in enumerate(runs, 1):
+            config = os.path.join(work, f"resume-{number}.conf")
+            write_config(config, os.path.join(work, "resume"), source, info, gateway_id, prefix, simulation)
+            done = subprocess.run([tryggd, "-c", config], capture_output=True, timeout=120)
+            problems.expect(done.returncode == 0, f"run {number} exits 0",
+                            done.stderr.decode(errors="replace")[-400:])
+            if number == 2:
+                problems.expect(b"goes on with the window the stop cut short" in done.stderr,
+                                "run 2 says it goes on with the window the stop cut short")
+            wait_for_marker(servers, info, subscriber, capture, f"{prefix}/_test/run{number}", "run", 15)
+    finally:
+        stop_process(subscriber)
+
+    start_ms = capture_ms("2026-11-03T07:02:00Z")
+    readings = {"sky": [], "door": []}
+    for w in decode(read_messages(capture, prefix, problems), "reading"):
+        if start_ms <= capture_ms(w["ts"]) < start_ms + 60000:
+            readings[w["sensor"]].append(w["value"])
+    where = f'"gateway" = {servers.quote_string(gateway_id)} AND time = \'2026-11-03T07:02:00Z\''
+    for sensor, measurement, field in (("sky", "light", "samples"), ("door", "footfall", "count")):
+        rows = [r for series in servers.influx_series(
+            info, f'SELECT "samples", "count", "coverage" FROM "{measurement}" WHERE {where}') for r in series["rows"]]
+        if not problems.expect(len(rows) == 1, f"{sensor}: one point for the window 07:02", f"{rows}"):
+            continue
+        row = rows[0]
+        expected = len(readings[sensor]) if field == "samples" else sum(readings[sensor])
+        print(f"  {sensor}: {len(readings[sensor])} readings in the window from both runs; the point: "
+              f"samples {row['samples']}, count {row.get('count')}, coverage {row['coverage']:.3f}")
+        # Light publishes every sample; footfall each pass, as it counts.
+        problems.expect(row["samples"] == 50, f"{sensor}: 30 samples before the stop and 20 after "
+                        f"({row['samples']})")
+        problems.expect(row[field] == expected,
+                        f"{sensor}: the window's point holds both runs' part ({field} {row[field]} = {expected})")
+        problems.expect(abs(row["coverage"] - 50 / 60) < 1e-9, f"{sensor}: coverage 50/60 ({row['coverage']})")
+
+
+def capture_ms(text):
+    """Unix ms of a payload's time (with milliseconds) or a config's."""
+    return capture_module.parse_rfc3339_ms(text) if "." in text else capture_module.parse_iso(text)
+
+
 def main(argv):
     tryggd, source, servers_dir, servers, info = load_servers(argv)
     work = tempfile.mkdtemp(prefix="stop_and_restart-", dir=os.path.dirname(servers_dir))
     problems = Problems()
     sigterm_mid_window(servers, info, tryggd, source, work, problems)
     restart_continues_seq(servers, info, tryggd, source, work, problems)
+    restart_within_the_window(servers, info, tryggd, source, work, problems)
     return problems.verdict(work, "a stop flushes and says offline, a restart goes on counting")
 
 

@@ -724,7 +724,7 @@ static int64_t on_cut(void *userdata, int64_t now_ms)
 	(void)userdata;
 	int64_t before = monotonic_ns();
 	cut.now_ms = now_ms;
-	cut.kept = sensor_cut_window(harness.sensor, now_ms, &cut.result);
+	cut.kept = sensor_cut_window(harness.sensor, now_ms, &cut.result, NULL);
 	cut.took_ms = (monotonic_ns() - before) / 1000000;
 	return -1;
 }
