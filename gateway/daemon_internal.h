@@ -125,6 +125,12 @@ void daemon_on_clock_step(void *userdata, int64_t step_ms, int64_t before_ms, in
  * or "". */
 void daemon_clock_status(const struct daemon *daemon, char *out, size_t size);
 
+/* daemon_windows.c */
+/* The first multiple of step_ms after now_ms: when a periodic timer is next due. */
+int64_t daemon_next_multiple(int64_t now_ms, int64_t step_ms);
+/* The window timer: close every window that ended by now_ms. */
+int64_t daemon_on_window_end(void *userdata, int64_t now_ms);
+
 /* daemon_resume.c: at a stop, forget what an earlier stop kept and keep
  * each sensor's cut window; at a start, after the sensors opened, take
  * them up (window_resume.h). */
