@@ -19,7 +19,8 @@
  *
  * The queue is one list sorted by due time, so one timer for its head is
  * enough; at most READBACK_IN_FLIGHT_MAX queries run at once, so that the
- * read-back never crowds out the writes sharing the HTTP client. */
+ * read-back never crowds out the writes sharing the HTTP client.  What an
+ * answer says is read by store_export.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -27,10 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "credentials.h"
 #include "log.h"
+#include "store_export.h"
 #include "store_readback.h"
 
 #define READBACK_IN_FLIGHT_MAX 2
@@ -271,47 +271,6 @@ static int readback_url(const struct influx_config *config, const char *selector
 	return store_http_url(config->url, "/api/v1/export", pairs, out);
 }
 
-/* --- The answer ------------------------------------------------------- */
-
-/* Whether one exported series (a JSON object) has a sample at timestamp_ms:
- * 1 or 0, or -EBADMSG when it is not such an object. */
-static int series_has_timestamp(const char *text, size_t length, int64_t timestamp_ms)
-{
-	cJSON *series = cJSON_ParseWithLength(text, length);
-	const cJSON *timestamps = cJSON_GetObjectItemCaseSensitive(series, "timestamps");
-	int r = -EBADMSG;
-	if (!cJSON_IsArray(timestamps))
-		goto out;
-	r = 0;
-	const cJSON *timestamp;
-	cJSON_ArrayForEach(timestamp, timestamps)
-		/* Milliseconds of today are exact in a double. */
-		if (cJSON_IsNumber(timestamp) && timestamp->valuedouble == (double)timestamp_ms)
-			r = 1;
-out:
-	cJSON_Delete(series);
-	return r;
-}
-
-/* The same for the whole answer, one series a line. */
-static int answer_has_timestamp(const char *body, size_t length, int64_t timestamp_ms)
-{
-	const char *end = body + length;
-	int found = 0;
-	for (const char *line = body; line < end;) {
-		const char *newline = memchr(line, '\n', (size_t)(end - line));
-		const char *line_end = newline ? newline : end;
-		if (line_end > line) {
-			int r = series_has_timestamp(line, (size_t)(line_end - line), timestamp_ms);
-			if (r < 0)
-				return r;
-			found |= r;
-		}
-		line = line_end + 1;
-	}
-	return found;
-}
-
 /* --- The queue and its timer ------------------------------------------ */
 
 static void readback_dispatch(struct store_readback *readback);
@@ -370,13 +329,11 @@ static void readback_on_answer(void *userdata, const struct store_http_result *r
 		snprintf(reason, sizeof(reason), "%s", result->error);
 	else if (result->status < 200 || result->status > 299)
 		snprintf(reason, sizeof(reason), "HTTP %ld", result->status);
-	else if ((found = answer_has_timestamp(result->body, result->body_length, query->timestamp_s * 1000)) < 0)
+	else if ((found = store_export_has_timestamp(result->body, result->body_length, result->body_cut,
+	                                             query->timestamp_s * 1000)) == -EFBIG)
+		snprintf(reason, sizeof(reason), "an answer too large");   /* the point may be in what was not kept */
+	else if (found < 0)
 		snprintf(reason, sizeof(reason), "an answer that is not /api/v1/export's");
-	else if (found == 0 && result->body_cut) {
-		/* The point may be in what was not kept. */
-		found = -EFBIG;
-		snprintf(reason, sizeof(reason), "an answer too large");
-	}
 
 	if (found < 0) {
 		log_debug("store: read-back: cannot check %s: %s", entry->line, reason);

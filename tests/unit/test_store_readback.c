@@ -7,12 +7,15 @@
  * retry, and basic authentication.
  * Then, with no server at all: a store that is down, a full queue, and the
  * read-back freed while its queries are under way (which must never call
- * back into freed memory; run under AddressSanitizer to see it).
+ * back into freed memory; run under AddressSanitizer to see it).  And
+ * the export answer alone (store_export.h), cut where the body's bound
+ * cut it.
  *
  * Without /usr/bin/victoria-metrics the tests that need it are skipped,
  * saying so.  The servers die with the test, also when it fails or
  * crashes (PR_SET_PDEATHSIG). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -35,6 +38,7 @@
 #include <systemd/sd-event.h>
 
 #include "lineproto.h"
+#include "store_export.h"
 #include "store_http.h"
 #include "store_readback.h"
 #include "temp_tree.h"
@@ -580,6 +584,34 @@ static void test_free_with_queries_under_way(void **state)
 	harness_close(&harness);
 }
 
+static void test_export_answer(void **state)
+{
+	(void)state;
+	const char series[] = "{\"metric\":{\"__name__\":\"footfall_count\",\"sensor\":\"a\"},\"values\":[1,2],"
+	                      "\"timestamps\":[1767225540000,1767225600000]}\n";
+	const char other[] = "{\"metric\":{\"__name__\":\"footfall_count\",\"sensor\":\"b\"},\"values\":[3],"
+	                     "\"timestamps\":[1767225660000]}\n";
+	char body[sizeof(series) + sizeof(other)];
+	snprintf(body, sizeof(body), "%s%s", other, series);
+	size_t length = strlen(body);
+	assert_int_equal(store_export_has_timestamp(body, length, false, INT64_C(1767225600000)), 1);
+	assert_int_equal(store_export_has_timestamp(body, length, false, INT64_C(1767225601000)), 0);
+	assert_int_equal(store_export_has_timestamp("", 0, false, INT64_C(1767225600000)), 0);
+	assert_int_equal(store_export_has_timestamp("[1]\n", 4, false, 1), -EBADMSG);
+	assert_int_equal(store_export_has_timestamp("{\"values\":[1]}", 14, false, 1), -EBADMSG);
+	/* Cut inside the second series, as STORE_HTTP_BODY_MAX cuts a long
+	 * answer: not an answer of another kind, but one read in part.  It
+	 * used to be taken for one that is not export's. */
+	size_t cut = strlen(other) + 40;
+	assert_int_equal(store_export_has_timestamp(body, cut, true, INT64_C(1767225600000)), -EFBIG);
+	assert_int_equal(store_export_has_timestamp(body, cut, true, INT64_C(1767225660000)), 1);
+	/* Cut right after a newline: every line read is whole. */
+	assert_int_equal(store_export_has_timestamp(body, strlen(other), true, INT64_C(1767225600000)), -EFBIG);
+	assert_int_equal(store_export_has_timestamp(body, length, true, INT64_C(1767225600000)), 1);
+	/* Not cut, the same piece is no series. */
+	assert_int_equal(store_export_has_timestamp(body, cut, false, INT64_C(1767225660000)), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_store_down),
 		cmocka_unit_test(test_queue_full),
 		cmocka_unit_test(test_free_with_queries_under_way),
+		cmocka_unit_test(test_export_answer),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
