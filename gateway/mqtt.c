@@ -9,6 +9,7 @@
 
 #include "credentials.h"
 #include "log.h"
+#include "log_episode.h"
 #include "mqtt.h"
 #include "mqtt_bridge.h"
 #include "mqtt_link.h"
@@ -35,10 +36,10 @@ struct mqtt {
 	uint64_t turn_kept;          /* messages kept since the last commit */
 	bool refusing;               /* the broker refuses messages: said once per episode */
 	bool commit_failing;         /* the disk refuses the buffer's commits: nothing goes to Paho */
-	/* Removes of acknowledged messages the disk refused in this episode
-	 * (0: none failing): said once when it begins and once when it ends,
-	 * not once per answer of the broker, a thousand a turn. */
-	uint64_t remove_failures;
+	/* Removes of acknowledged messages the disk refuses: said once an
+	 * episode (log_episode.h), not once per answer of the broker, a
+	 * thousand a turn. */
+	struct log_episode remove_episode;
 	/* A disk that is nearly full takes one commit and refuses the next:
 	 * the refusal is said at most once a minute, and that it takes
 	 * writes again only after a refusal was said. */
@@ -157,15 +158,14 @@ static void mqtt_on_down(void *userdata)
 static void mqtt_removed(struct mqtt *mqtt, int r)
 {
 	if (r < 0) {
-		if (mqtt->remove_failures++ == 0)
-			log_error("mqtt: cannot update the buffer: %s; acknowledged messages stay in it and may be sent "
-			          "again", strerror(-r));
+		uint64_t now = 0;
+		sd_event_now(sd_event_source_get_event(mqtt->retry_source), CLOCK_MONOTONIC, &now);
+		log_episode_failed(&mqtt->remove_episode, now, LOG_LEVEL_ERROR,
+		                   "mqtt: cannot update the buffer: %s; acknowledged messages stay in it and may be sent "
+		                   "again", strerror(-r));
 		return;
 	}
-	if (mqtt->remove_failures > 0)
-		log_info("mqtt: the buffer can be updated again; %llu removes failed meanwhile",
-		         (unsigned long long)mqtt->remove_failures);
-	mqtt->remove_failures = 0;
+	log_episode_ended(&mqtt->remove_episode, "mqtt: the buffer can be updated again");
 }
 
 static void mqtt_on_answer(struct mqtt *mqtt, const struct bridge_event *event)

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "log.h"
+#include "log_episode.h"
 #include "store_batch.h"
 
 /* zlib's fastest level.  On the bench's spool (1 M points, 156 MB of line
@@ -80,8 +81,10 @@ struct store_taken {
 	void *userdata;
 	int64_t *ids;
 	size_t count;
-	size_t untried;               /* the last ones added, not yet removed or logged */
 	bool deferred;
+	/* Removes a full disk refuses, tried again before every request:
+	 * said once an episode. */
+	struct log_episode episode;
 };
 
 int store_taken_remove(struct store_taken *taken)
@@ -91,16 +94,19 @@ int store_taken_remove(struct store_taken *taken)
 	sd_event_source_set_enabled(taken->source, SD_EVENT_OFF);
 	int r = 0;
 	if (taken->count > 0 && spool_remove(taken->spool, taken->ids, taken->count) < 0) {
-		if (taken->untried > 0)
-			log_error("store: the spool cannot remove %zu stored points; they will not be sent again",
-			          taken->untried);
+		uint64_t now = 0;
+		sd_event_now(sd_event_source_get_event(taken->source), CLOCK_MONOTONIC, &now);
+		log_episode_failed(&taken->episode, now, LOG_LEVEL_ERROR,
+		                   "store: the spool cannot remove %zu stored points; they will not be sent again",
+		                   taken->count);
 		r = -EIO;
 	} else {
+		if (taken->count > 0)
+			log_episode_ended(&taken->episode, "store: the spool removes stored points again");
 		free(taken->ids);
 		taken->ids = NULL;
 		taken->count = 0;
 	}
-	taken->untried = 0;
 	if (deferred && taken->progress)
 		taken->progress(taken->userdata);
 	return r;
@@ -156,7 +162,6 @@ int store_taken_add(struct store_taken *taken, const int64_t *ids, size_t count)
 	memcpy(grown + taken->count, ids, count * sizeof(*ids));
 	taken->ids = grown;
 	taken->count += count;
-	taken->untried += count;
 	return 0;
 }
 

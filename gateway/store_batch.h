@@ -66,8 +66,9 @@ void store_taken_defer(struct store_taken *taken);
 /* How many, and whether their removal waits for the loop to be idle. */
 size_t store_taken_count(const struct store_taken *taken);
 bool store_taken_deferred(const struct store_taken *taken);
-/* Remove them all now: 0, none left; or -EIO, all kept and the untried
- * ones logged.  A deferred removal's progress is told now. */
+/* Remove them all now: 0, none left; or -EIO, all kept, and said once
+ * an episode of such failures (log_episode.h).  A deferred removal's
+ * progress is told now. */
 int store_taken_remove(struct store_taken *taken);
 /* The same at a stop, without telling progress. */
 void store_taken_end(struct store_taken *taken);

@@ -6,6 +6,7 @@
 
 #include "credentials.h"
 #include "log.h"
+#include "log_episode.h"
 #include "store_batch.h"
 #include "store_dialect.h"
 #include "store_forward.h"
@@ -62,10 +63,22 @@ struct store_forward {
 	bool down;
 	enum store_reason down_reason;
 	bool reload_credentials;
+	/* A full disk refuses the spool's writes every batch or retry: each
+	 * said once an episode (log_episode.h). */
+	struct log_episode remove_episode;     /* removing what the store took, without store_taken */
+	struct log_episode read_episode;       /* reading the next batch */
+	struct log_episode set_aside_episode;  /* setting a refused point aside */
 	struct store_counters counters;
 };
 
 static void forward_next(struct store_forward *forward);
+
+static uint64_t forward_now_us(const struct store_forward *forward)
+{
+	uint64_t now = 0;
+	sd_event_now(forward->event, CLOCK_MONOTONIC, &now);
+	return now;
+}
 
 /* ---- credentials ---- */
 
@@ -192,7 +205,10 @@ static void forward_stored(struct store_forward *forward)
 	if (store_taken_add(forward->taken, ids, count) < 0) {
 		defer = false;
 		if (spool_remove(forward->spool, ids, count) < 0)
-			log_error("store: the spool cannot remove %zu stored points", count);
+			log_episode_failed(&forward->remove_episode, forward_now_us(forward), LOG_LEVEL_ERROR,
+			                   "store: the spool cannot remove %zu stored points", count);
+		else
+			log_episode_ended(&forward->remove_episode, "store: the spool removes stored points again");
 	}
 	if (defer) {
 		store_taken_defer(forward->taken);
@@ -227,11 +243,13 @@ static void forward_set_aside(struct store_forward *forward, const struct store_
 	store_body_for_log(text, line, sizeof(line));
 	store_body_for_log(result->body, body, sizeof(body));
 	if (spool_set_aside(forward->spool, batch->ids[index], result->status, result->body) < 0) {
-		log_error("store: cannot set a refused point aside in the spool; trying again later");
+		log_episode_failed(&forward->set_aside_episode, forward_now_us(forward), LOG_LEVEL_ERROR,
+		                   "store: cannot set a refused point aside in the spool; trying again later");
 		forward_put_back(forward, forward->sending);
 		forward_back_off(forward);
 		return;
 	}
+	log_episode_ended(&forward->set_aside_episode, "store: refused points can be set aside in the spool again");
 	forward->counters.rejected++;
 	log_warning("store: %s refused a point, set aside in the spool's rejected table: %s (HTTP %ld: %s)",
 	            forward->url_for_logs, line, result->status, body);
@@ -402,10 +420,12 @@ static bool forward_read_batch(struct store_forward *forward)
 	store_batch_clear(&forward->batch);
 	int r = spool_peek(forward->spool, (size_t)forward->config.batch_lines, STORE_BODY_MAX, batch);
 	if (r < 0) {
-		log_error("store: cannot read the spool: %s", strerror(-r));
+		log_episode_failed(&forward->read_episode, forward_now_us(forward), LOG_LEVEL_ERROR,
+		                   "store: cannot read the spool: %s", strerror(-r));
 		forward_back_off(forward);
 		return false;
 	}
+	log_episode_ended(&forward->read_episode, "store: the spool can be read again");
 	if (batch->lines == 0)
 		return false;
 	/* A batch short of batch_lines waits until flush_interval has passed

@@ -100,21 +100,35 @@ void influx_close(struct influx_link *link)
 
 struct answer {
 	char *body;
-	size_t length, max;
+	size_t length, capacity, max;
+	bool too_large;              /* more than max came: the transfer was ended */
 };
 
+/* The data come decompressed already (compressed): max bounds what a small
+ * gzip body can become, not only what crosses the network.  The buffer
+ * doubles, up to max and its NUL, so that a long answer costs a few
+ * copies rather than one per piece libcurl hands over. */
 static size_t on_body(char *data, size_t size, size_t count, void *userdata)
 {
 	struct answer *answer = userdata;
 	size_t length = size * count;
-	char *grown = answer->length + length <= answer->max ? realloc(answer->body, answer->length + length + 1)
-	                                                     : NULL;
-	if (!grown)
+	answer->too_large = length > answer->max - answer->length;
+	if (answer->too_large)
 		return 0;   /* the transfer fails, and says so */
-	memcpy(grown + answer->length, data, length);
-	answer->body = grown;
+	size_t needed = answer->length + length + 1;
+	if (needed > answer->capacity) {
+		size_t capacity = answer->capacity < 4096 ? 4096 : answer->capacity;
+		while (capacity < needed)
+			capacity = capacity > (answer->max + 1) / 2 ? answer->max + 1 : 2 * capacity;
+		char *grown = realloc(answer->body, capacity);
+		if (!grown)
+			return 0;
+		answer->body = grown;
+		answer->capacity = capacity;
+	}
+	memcpy(answer->body + answer->length, data, length);
 	answer->length += length;
-	grown[answer->length] = '\0';
+	answer->body[answer->length] = '\0';
 	return length;
 }
 
@@ -211,7 +225,7 @@ int influx_query(struct influx_link *link, const char *statement, cJSON **json, 
 	link->curl_error[0] = '\0';
 	CURLcode code = curl_easy_perform(easy);
 	if (code == CURLE_WRITE_ERROR) {
-		r = -EMSGSIZE;
+		r = answer.too_large ? -EMSGSIZE : -ENOMEM;
 		goto out;
 	}
 	if (code != CURLE_OK) {

@@ -38,7 +38,7 @@ struct influx_options {
 	const char *proxy;
 	long timeout_s, connect_timeout_s;
 	bool compressed;                       /* ask for a compressed answer */
-	size_t answer_max;                     /* bytes; a longer answer is -EMSGSIZE */
+	size_t answer_max;                     /* bytes, decompressed; a longer answer is -EMSGSIZE */
 	/* The words of the messages. */
 	const char *server;                    /* "cannot reach SERVER at URL", "SERVER refused STATEMENT" */
 	const char *dialect;                   /* "URL answered HTTP 500, not as DIALECT does" */

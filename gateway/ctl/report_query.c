@@ -38,7 +38,11 @@
 #include "report_internal.h"
 
 #define COMMAND REPORT_COMMAND
-#define ANSWER_SIZE_MAX (1024L << 20)
+/* The longest answer to one statement, after decompression.  A year of
+ * hourly rows is some 250 KB a sensor, so 256 MiB holds about a thousand
+ * sensor-years; cJSON makes some ten times an answer's size of tree, so
+ * this keeps a report, or a hostile store, within about 3 GiB. */
+#define ANSWER_SIZE_MAX (256L << 20)
 
 /* ---- statements ----------------------------------------------------------------------- */
 

@@ -28,6 +28,17 @@
 
 #define WATCH_COMMAND "watch"
 
+/* The largest payload read, in bytes.  tryggd's own messages are well
+ * under 1 KiB (health, among the longest, some 400 bytes); 64 KiB leaves
+ * room for far longer ones while bounding what a message costs to parse
+ * (cJSON makes some ten times its size of tree).  A larger one, which only
+ * someone else publishing under the gateway's topics can send, is not
+ * parsed, copied or shown: it is counted, and a line gives its size.
+ * Paho has read it whole by then; MQTT itself bounds that at 256 MiB,
+ * one message at a time, and the broker's own limit (mosquitto's
+ * message_size_limit) can bound it lower. */
+#define WATCH_MESSAGE_MAX (64u * 1024u)
+
 /* ---- reading numbers (watch_seq.c) ----------------------------------------- */
 
 /* How far back a number is remembered, to tell a second delivery from a
@@ -69,7 +80,10 @@ struct watch_seq_verdict watch_seq_note(struct watch_seq *seq, uint64_t number);
 
 #define WATCH_NAME_SIZE 65      /* a sensor's topic level as remembered (longer ones are cut) */
 #define WATCH_SUBJECT_WIDTH 10  /* the subject column, at least; as wide as the longest sensor added */
-#define WATCH_SENSORS_MAX 256   /* sensors remembered for the summary; a later one is still shown */
+/* Sensors remembered for the summary, so that a broker sending messages
+ * under millions of sensor names cannot grow the table without bound; a
+ * later one's messages are still shown, and counted as left out. */
+#define WATCH_SENSORS_MAX 256
 
 struct watch_sensor {
 	char name[WATCH_NAME_SIZE];
@@ -98,6 +112,8 @@ struct watch_view {
 	bool since_seen_here;       /* since_ms is the arrival, not the gateway's own time */
 	struct watch_seq seq;
 	uint64_t messages;
+	uint64_t too_large;         /* messages over WATCH_MESSAGE_MAX, not read */
+	uint64_t left_out;          /* messages about sensors the table has no room for, or names too long */
 	struct watch_sensor *sensors;
 	size_t sensor_count, sensor_capacity;
 };
@@ -115,13 +131,15 @@ int watch_view_add_sensor(struct watch_view *view, const char *name);
 
 /* One message as it arrived at now_ms (Unix ms): its lines on out.  A
  * message the view does not understand is shown as it came, never
- * dropped.  0, or -ENOMEM. */
+ * dropped; one over WATCH_MESSAGE_MAX is shown as its size.  0, or
+ * -ENOMEM. */
 int watch_view_message(struct watch_view *view, const char *topic, const void *payload, size_t length,
                        bool retained, int64_t now_ms, FILE *out);
 
 /* Where things stand at now_ms: the gateway's status, each sensor's last
  * reading and its age, its alert and last window, and the reading
- * numbers; a few lines. */
+ * numbers and messages, with those too large and those about sensors
+ * left out; a few lines. */
 void watch_view_summary(const struct watch_view *view, int64_t now_ms, FILE *out);
 
 /* A span of time for people: "0 s", "45 s", "4 min", "1 min 30 s",
@@ -136,7 +154,9 @@ void watch_format_duration(int64_t ms, char out[WATCH_DURATION_SIZE]);
  * number stays as tryggd wrote it); JSON over several lines, or with
  * numbers only cJSON takes ("05", "1."), is written again, on one line and
  * as JSON; anything else gives "payload":null and the text as "text" (bytes
- * that are not UTF-8 replaced by U+FFFD).  0, or -ENOMEM. */
+ * that are not UTF-8 replaced by U+FFFD); a payload over WATCH_MESSAGE_MAX
+ * gives "payload":null and its size as "too_large", and is not read.  0,
+ * or -ENOMEM. */
 int watch_json_line(const char *topic, const void *payload, size_t length, bool retained, FILE *out);
 
 #endif

@@ -292,9 +292,11 @@ int watch_json_line(const char *topic, const void *payload, size_t length, bool 
 	const char *text = payload;
 	const char *end = NULL;
 	cJSON *parsed = NULL;
+	/* Too large: not read at all (watch.h). */
+	bool too_large = length > WATCH_MESSAGE_MAX;
 	/* Well-formed UTF-8 first: cJSON passes any byte through, and a line
 	 * that is not UTF-8 is not JSON for the script that reads it. */
-	if (length > 0 && watch_utf8_valid(text, length)) {
+	if (!too_large && length > 0 && watch_utf8_valid(text, length)) {
 		parsed = cJSON_ParseWithLengthOpts(text, length, &end, false);
 		while (parsed && end < text + length && json_blank(*end))
 			end++;
@@ -307,7 +309,9 @@ int watch_json_line(const char *topic, const void *payload, size_t length, bool 
 	fputs("{\"topic\":", out);
 	put_json_string(out, topic, strlen(topic));
 	fprintf(out, ",\"retained\":%s,\"payload\":", retained ? "true" : "false");
-	if (!parsed) {
+	if (too_large) {
+		fprintf(out, "null,\"too_large\":%zu", length);
+	} else if (!parsed) {
 		fputs("null,\"text\":", out);
 		put_json_string(out, text, length);
 	} else if (!has_control(text, length) && json_numbers_strict(text, length)) {

@@ -14,10 +14,14 @@
  * with words that say so, so they stand out without colour; on a terminal
  * they are coloured as well.
  *
+ * A message over WATCH_MESSAGE_MAX is not read: its line says what it
+ * was and its size, and the summary counts it.
+ *
  * This file is the frame: the table of sensors (per sensor the last
  * reading, alert and window, for the summary; bounded by
- * WATCH_SENSORS_MAX), which kind a topic is, the frame of a line, and the
- * summary.  The lines of each kind are in watch_show.c. */
+ * WATCH_SENSORS_MAX, messages about the sensors left out counted), which
+ * kind a topic is, the frame of a line, and the summary.  The lines of
+ * each kind are in watch_show.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -63,18 +67,24 @@ void watch_view_free(struct watch_view *view)
 
 struct watch_sensor *watch_view_sensor(struct watch_view *view, const char *name, size_t length)
 {
-	if (length == 0 || length >= WATCH_NAME_SIZE)
+	if (length == 0 || length >= WATCH_NAME_SIZE) {
+		view->left_out++;
 		return NULL;
+	}
 	for (size_t i = 0; i < view->sensor_count; i++)
 		if (strlen(view->sensors[i].name) == length && memcmp(view->sensors[i].name, name, length) == 0)
 			return &view->sensors[i];
-	if (view->sensor_count == WATCH_SENSORS_MAX)
+	if (view->sensor_count == WATCH_SENSORS_MAX) {
+		view->left_out++;
 		return NULL;
+	}
 	if (view->sensor_count == view->sensor_capacity) {
 		size_t capacity = view->sensor_capacity ? 2 * view->sensor_capacity : 8;
 		struct watch_sensor *grown = realloc(view->sensors, capacity * sizeof(*grown));
-		if (!grown)
+		if (!grown) {
+			view->left_out++;
 			return NULL;
+		}
 		view->sensors = grown;
 		view->sensor_capacity = capacity;
 	}
@@ -200,6 +210,23 @@ static void classify(const struct watch_view *view, const char *topic, struct wa
 	}
 }
 
+static const char *const kind_names[] = {
+	[WATCH_KIND_STATUS] = "status", [WATCH_KIND_HEALTH] = "health", [WATCH_KIND_READING] = "reading",
+	[WATCH_KIND_WINDOW] = "window", [WATCH_KIND_ALERT] = "alert", [WATCH_KIND_OTHER] = "message",
+};
+
+/* A message over WATCH_MESSAGE_MAX: what it was and its size, on one line. */
+static void show_too_large(struct watch_view *view, FILE *out, const struct watch_message *message)
+{
+	view->too_large++;
+	watch_line_begin(out, message);
+	watch_paint(view, out, WATCH_WARN);
+	fprintf(out, "%s too large, not read: %zu bytes (at most %u)", kind_names[message->kind], message->length,
+	        WATCH_MESSAGE_MAX);
+	watch_unpaint(view, out, WATCH_WARN);
+	watch_line_end(out, message, false);
+}
+
 int watch_view_message(struct watch_view *view, const char *topic, const void *payload, size_t length,
                        bool retained, int64_t now_ms, FILE *out)
 {
@@ -213,6 +240,10 @@ int watch_view_message(struct watch_view *view, const char *topic, const void *p
 	};
 	view->messages++;
 	classify(view, topic, &message);
+	if (length > WATCH_MESSAGE_MAX) {
+		show_too_large(view, out, &message);
+		return 0;
+	}
 	if (message.kind != WATCH_KIND_OTHER && length > 0) {
 		message.json = cJSON_ParseWithLength(payload, length);
 		if (message.json && !cJSON_IsObject(message.json)) {
@@ -220,12 +251,8 @@ int watch_view_message(struct watch_view *view, const char *topic, const void *p
 			message.json = NULL;
 		}
 	}
-	static const char *const names[] = {
-		[WATCH_KIND_STATUS] = "status", [WATCH_KIND_HEALTH] = "health", [WATCH_KIND_READING] = "reading",
-		[WATCH_KIND_WINDOW] = "window", [WATCH_KIND_ALERT] = "alert",
-	};
 	if (message.kind != WATCH_KIND_OTHER && !message.json)
-		watch_not_understood(view, out, &message, names[message.kind]);
+		watch_not_understood(view, out, &message, kind_names[message.kind]);
 	else if (message.kind == WATCH_KIND_STATUS)
 		watch_show_status(view, out, &message);
 	else if (message.kind == WATCH_KIND_HEALTH)
@@ -306,6 +333,12 @@ void watch_view_summary(const struct watch_view *view, int64_t now_ms, FILE *out
 		}
 		fputc('\n', out);
 	}
+	if (view->left_out > 0) {
+		/* The table is bounded (WATCH_SENSORS_MAX): say what it misses. */
+		fprintf(out, "   %" PRIu64 " message%s about sensors not in this summary (it keeps %d, with names up to "
+		        "%d bytes)\n", view->left_out, view->left_out == 1 ? "" : "s", WATCH_SENSORS_MAX,
+		        WATCH_NAME_SIZE - 1);
+	}
 
 	const struct watch_seq *seq = &view->seq;
 	fprintf(out, "   %-*s  ", (int)view->subject_width, "readings");
@@ -320,5 +353,11 @@ void watch_view_summary(const struct watch_view *view, int64_t now_ms, FILE *out
 			fprintf(out, ", numbering started over %" PRIu64 " time%s", seq->restarts, seq->restarts == 1 ? "" : "s");
 		watch_unpaint(view, out, style);
 	}
-	fprintf(out, "; %" PRIu64 " message%s\n", view->messages, view->messages == 1 ? "" : "s");
+	fprintf(out, "; %" PRIu64 " message%s", view->messages, view->messages == 1 ? "" : "s");
+	if (view->too_large > 0) {
+		watch_paint(view, out, WATCH_WARN);
+		fprintf(out, ", %" PRIu64 " too large to read", view->too_large);
+		watch_unpaint(view, out, WATCH_WARN);
+	}
+	fputc('\n', out);
 }

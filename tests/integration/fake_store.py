@@ -432,6 +432,13 @@ class _Server(http.server.ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request, client_address):
+        # A client that goes away while it is answered (one that stops
+        # reading at its bound) is the client's business, not a failure.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def close_connections(self):
         with self.connections_lock:
             for connection in list(self.connections):

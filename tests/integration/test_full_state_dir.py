@@ -19,14 +19,22 @@ A file fills the tmpfs so that tryggd's database can grow only a little.
      runs: one warning when keeping starts failing, one info line when it
      works again, with how many could not be kept meanwhile.
 
+  3. The store path (no [mqtt]; [influx] at a scripted store, fake_store.py,
+     that takes 0.2 s to answer, so a batch is on its way when the disk
+     fills): a state_dir of its own, the disk full from the start but for
+     a little room, freed after a few seconds.  The spool's database
+     refuses to remove the points the store took: one error for the
+     episode, not one per batch or retry, and one info line once it
+     removes again, with how many times it failed.  Every window's points
+     reach the store, each once.
+
 In each run the log stays short (at most LOG_LINES_MAX lines, no message
 more than SAME_LINE_MAX times), however many messages the disk refused.
 
-Across both runs, as an independent subscriber sees them: seq starts at 1
-and rises by 1 from one reading message to the next, so no number published
-before the restart is published again after it; a gap is allowed only where
-tryggd counted a kept message as lost to the disk.  (No [influx]: the
-spool's own behaviour on a full disk is not what this test is about.)
+Across runs 1 and 2, as an independent subscriber sees them: seq starts at
+1 and rises by 1 from one reading message to the next, so no number
+published before the restart is published again after it; a gap is allowed
+only where tryggd counted a kept message as lost to the disk.
 
 Exit 0 when all hold, 1 with the list of what did not.
 """
@@ -44,6 +52,7 @@ import uuid
 # Beside this file.
 import capture
 from capture import Problems, load_servers, read_messages, start_subscriber, stop_process, wait_for_marker
+from fake_store import FakeStore, slow
 
 TMPFS_SIZE = "16m"
 # Room left for the databases when run 1 starts: their tables and the
@@ -53,6 +62,12 @@ ROOM_AT_START = 512 * 1024
 RUN_1 = ("2026-11-02T07:00:00Z", "2026-11-02T07:20:00Z", 0)     # as fast as it goes
 RUN_2 = ("2026-11-02T07:20:00Z", "2026-11-02T07:40:00Z", 120)   # 10 s of real time
 RUN_2_START = "2026-11-02T07:20:00"
+# Run 3: 1 s windows at speed 120, 120 window closes a second, each a
+# spool transaction; 10 s of real time, the disk full for the first 4.
+RUN_3 = ("2026-11-02T07:40:00Z", "2026-11-02T08:00:00Z", 120)
+RUN_3_WINDOW_S = 1
+RUN_3_FULL_S = 4
+STORE_ANSWER_S = 0.2
 
 # The two ways the disk shows in the log, each said once per episode: a
 # message the buffer cannot take (an append refused), and a turn's commit
@@ -131,15 +146,7 @@ SAME_LINE_MAX = 3
 
 def check_log(path, problems, run, recovered):
     lines = log_lines(path)
-    shapes = {}
-    for line in lines:
-        shape = re.sub(r"\d+", "N", line.split(" tryggd: ", 1)[-1])
-        shapes[shape] = shapes.get(shape, 0) + 1
-    repeated = sorted(((count, shape) for shape, count in shapes.items() if count > SAME_LINE_MAX), reverse=True)
-    problems.expect(len(lines) <= LOG_LINES_MAX, f"run {run}: at most {LOG_LINES_MAX} log lines ({len(lines)})",
-                    "\n".join(lines[:10]))
-    problems.expect(not repeated, f"run {run}: no message more than {SAME_LINE_MAX} times",
-                    "\n".join(f"{count}x {shape}" for count, shape in repeated[:5]))
+    check_short(lines, problems, run)
     warnings = [line for line in lines if WARNING.search(line)]
     floor = [line for line in lines if FLOOR.search(line)]
     recoveries = [RECOVERED.search(line) for line in lines if RECOVERED.search(line)]
@@ -192,6 +199,78 @@ def finish(proc, problems, run, may_keep=False):
         status = None
     allowed = (0, 75) if may_keep else (0,)
     problems.expect(status in allowed, f"run {run} exits {' or '.join(map(str, allowed))}", f"status {status}")
+
+
+# Run 3: the store's side of the spool, said once an episode.
+REMOVE_FAILED = re.compile(r"error: store: the spool cannot remove \d+ stored points")
+REMOVE_RECOVERED = re.compile(r"store: the spool removes stored points again, after (\d+) failures?$")
+SPOOL_OTHER = re.compile(r"store: (cannot read the spool|cannot set a refused point aside)")
+
+
+def store_run(tryggd, source, work, mount_point, problems):
+    """Run 3 (see the top)."""
+    print("run 3: the store path, the disk full from the start, then freed")
+    state_dir = os.path.join(mount_point, "state-store")
+    filler = os.path.join(mount_point, "filler")
+    log_path = os.path.join(work, "run-3.log")
+    start, end, speed = RUN_3
+    with FakeStore(slow(STORE_ANSWER_S)) as store:
+        config = os.path.join(work, "run-3.conf")
+        capture.write_config(config, [
+            ("gateway", ["id = full-store", "district = Årby", f"window = {RUN_3_WINDOW_S}",
+                         f"state_dir = {state_dir}"]),
+            ("simulation", [f"profiles = {os.path.join(source, 'seeds', 'districts.ini')}", f"start = {start}",
+                            f"end = {end}", f"speed = {speed}", "drain_timeout = 10"]),
+            ("influx", [f"url = {store.url}", "flush_interval = 0"]),
+            *capture.sim_sensors(capture.SKY_AND_DOOR),
+        ])
+        fill(filler, ROOM_AT_START)
+        print(f"  {free_bytes(mount_point) // 1024} KiB free at the start")
+        proc = run_tryggd(tryggd, config, log_path)
+        try:
+            failing = wait_for_line(log_path, REMOVE_FAILED, proc, RUN_3_FULL_S)
+            problems.expect(failing, "run 3: the spool cannot remove what the store took while the disk is full")
+            time.sleep(max(0.0, RUN_3_FULL_S - 1))
+            os.unlink(filler)
+            finish(proc, problems, 3)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        stored, duplicates = store.stored, store.duplicates()
+
+    lines = log_lines(log_path)
+    check_short(lines, problems, 3)
+    failed = [line for line in lines if REMOVE_FAILED.search(line)]
+    recovered = [m for m in map(REMOVE_RECOVERED.search, lines) if m]
+    problems.expect(len(failed) == 1, f"run 3: one error for the episode, not one per batch or retry ({len(failed)})",
+                    "\n".join(failed[:5]))
+    problems.expect(len(recovered) == 1 and int(recovered[0].group(1)) >= 1,
+                    "run 3: one info line when removing works again, with how many times it failed",
+                    "\n".join(m.group(0) for m in recovered[:3]) or "(none)")
+    if failed and recovered:
+        problems.expect(lines.index(failed[0]) < lines.index(recovered[0].string),
+                        "run 3: the recovery is said after the failure")
+    other = [line for line in lines if SPOOL_OTHER.search(line)]
+    problems.expect(len(other) <= 2, "run 3: reading the spool and setting points aside: at most once each",
+                    "\n".join(other[:5]))
+    # Three points a window (sky, door and the gateway's), each once.
+    windows = (capture.parse_iso(end) - capture.parse_iso(start)) // 1000 // RUN_3_WINDOW_S
+    problems.expect(len(stored) == 3 * windows and not duplicates,
+                    f"run 3: every window's points reach the store, each once ({3 * windows})",
+                    f"{len(stored)} stored, {len(duplicates)} more than once")
+
+
+def check_short(lines, problems, run):
+    """At most LOG_LINES_MAX lines, none more than SAME_LINE_MAX times."""
+    shapes = {}
+    for line in lines:
+        shape = re.sub(r"\d+", "N", line.split(" tryggd: ", 1)[-1])
+        shapes[shape] = shapes.get(shape, 0) + 1
+    repeated = sorted(((count, shape) for shape, count in shapes.items() if count > SAME_LINE_MAX), reverse=True)
+    problems.expect(len(lines) <= LOG_LINES_MAX, f"run {run}: at most {LOG_LINES_MAX} log lines ({len(lines)})",
+                    "\n".join(lines[:10]))
+    problems.expect(not repeated, f"run {run}: no message more than {SAME_LINE_MAX} times",
+                    "\n".join(f"{count}x {shape}" for count, shape in repeated[:5]))
 
 
 def runs(servers, info, tryggd, source, work, mount_point, problems):
@@ -297,6 +376,7 @@ def main(argv):
         return 1
     try:
         runs(servers, info, tryggd, source, work, mount_point, problems)
+        store_run(tryggd, source, work, mount_point, problems)
     finally:
         # tryggd has exited or been killed by now; a lazy unmount only if
         # something still holds the file system.
@@ -304,7 +384,8 @@ def main(argv):
             time.sleep(1)
             if subprocess.run(["umount", mount_point], capture_output=True).returncode != 0:
                 subprocess.run(["umount", "-l", mount_point])
-    return problems.verdict(work, "a message that cannot be kept is not sent, and no sequence number is used twice")
+    return problems.verdict(work, "a message that cannot be kept is not sent, no sequence number is used twice, "
+                                  "and the store path says a full disk once an episode")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@
     test_watch.py TRYGGD SOURCE_DIR SERVERS_DIR TRYGGCTL
 
   1. Crafted messages, published with mosquitto_pub: a retained status
-     before the watch starts, then readings numbered 1, 2, 3, 6, 6, a window
-     and an alert.  Two watches at once, one for people and one with
-     --json, each with --count; their output is held to the expected lines
-     exactly (times in UTC: CTest sets TZ).
+     before the watch starts, then readings numbered 1, 2, 3, 6, 6, a window,
+     a reading of 1 MiB (over the watch's 64 KiB: not read, one line with
+     its size) and an alert.  Two watches at once, one for people and one
+     with --json, each with --count; their output is held to the expected
+     lines exactly (times in UTC: CTest sets TZ).
   2. --count not reached within --timeout: exit status 75, no output.
   3. A real tryggd (simulated sensors on the real clock, 2 s windows) for a
      few seconds, watched with -c and its config: the status online, at
@@ -118,10 +119,20 @@ class Watch:
             self.finish(10)
 
 
-def publish(pub, info, topic, payload, retain=False):
+def publish(pub, info, topic, payload, retain=False, work=None):
+    """payload None: an empty message; a long one (more than an argument
+    may hold) goes through a file in work."""
     args = [pub, "-h", "127.0.0.1", "-p", str(info["mqtt_port"]), "-q", "1", "-t", topic]
     args += ["-r"] if retain else []
-    args += ["-n"] if payload is None else ["-m", payload]
+    if payload is None:
+        args += ["-n"]
+    elif len(payload) > 65536:
+        path = os.path.join(work, "payload")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(payload)
+        args += ["-f", path]
+    else:
+        args += ["-m", payload]
     subprocess.run(args, check=True, capture_output=True, timeout=10)
 
 
@@ -144,7 +155,17 @@ def reading(t, seq, sensor, kind, value, unit, gateway_id, direction=None):
     return json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
 
 
-def crafted(problems, tryggctl, pub, info, env, token):
+# Over the watch's bound (WATCH_MESSAGE_MAX, 64 KiB), and a reading all the
+# same: only its size keeps it from being read.
+HUGE = 1 << 20
+
+
+def padded(text, size):
+    """text with blanks after it, size bytes in UTF-8."""
+    return text + " " * (size - len(text.encode()))
+
+
+def crafted(problems, tryggctl, pub, info, env, token, work):
     gateway_id = f"watch-{token}"
     prefix = f"tryggtest-{token}"
     base = f"{prefix}/{DISTRICT_SLUG}/{gateway_id}"
@@ -155,7 +176,7 @@ def crafted(problems, tryggctl, pub, info, env, token):
     publish(pub, info, f"{base}/status", status, retain=True)
 
     common = ["--uri", info["mqtt_uri"], "--district", DISTRICT, "--gateway", gateway_id, "--prefix", prefix,
-              "--count", "8", "--timeout", str(WATCH_START_S + WATCH_END_S)]
+              "--count", "9", "--timeout", str(WATCH_START_S + WATCH_END_S)]
     human, machine = Watch(tryggctl, common, env), Watch(tryggctl, [*common, "--json"], env)
     try:
         first = [w.wait_line(WATCH_START_S) for w in (human, machine)]
@@ -174,13 +195,18 @@ def crafted(problems, tryggctl, pub, info, env, token):
                 {"start": iso(t - 60), "end": iso(t), "gateway": gateway_id, "district": DISTRICT,
                  "sensor": "door", "type": "footfall", "count": 2, "in": 1, "out": 1, "samples": 2,
                  "coverage": 1}, ensure_ascii=False, separators=(",", ":")), False),
+            (f"{base}/door/reading", padded(reading(t, 7, "door", "footfall", 1, "count", gateway_id), HUGE), False),
             (f"{base}/sky/alert", json.dumps(
                 {"state": "covered", "since": iso(t - 1800), "detail": "below 1 lx for 30 min while the sun is up",
                  "ts": iso(t), "gateway": gateway_id, "district": DISTRICT, "sensor": "sky", "type": "light",
                  "problems": ["covered"]}, ensure_ascii=False, separators=(",", ":")), True),
         ]
+        huge_from = huge_until = None
         for topic, payload, retain in messages:
-            publish(pub, info, topic, payload, retain)
+            huge = len(payload) > 65536
+            huge_from = time.time() if huge else huge_from
+            publish(pub, info, topic, payload, retain, work)
+            huge_until = time.time() if huge else huge_until
         statuses = [w.finish(WATCH_END_S) for w in (human, machine)]
     finally:
         for w in (human, machine):
@@ -189,9 +215,15 @@ def crafted(problems, tryggctl, pub, info, env, token):
         publish(pub, info, f"{base}/status", None, retain=True)
         publish(pub, info, f"{base}/sky/alert", None, retain=True)
 
-    problems.expect(statuses == [0, 0], "both watches stop by themselves after 8 messages, exit 0",
+    problems.expect(statuses == [0, 0], "both watches stop by themselves after 9 messages, exit 0",
                     f"    exit {statuses}; stderr {human.err + machine.err!r}")
     now = hms(t)
+    # The message not read has no time of its own: its line shows when it
+    # arrived, a second the publishing took.
+    huge_line = f"{now}  door        reading too large, not read: {HUGE} bytes (at most 65536)"
+    for line in human.lines:
+        if line[8:] == huge_line[8:] and line[:8] in {hms(x) for x in range(int(huge_from), int(huge_until) + 2)}:
+            huge_line = line
     compare(problems, "the human view, line by line", human.lines, [
         f"{hms(t0)}  gateway     online since {hms(t0)}, tryggd 0.1.0 (retained)",
         f"{now}  door        +1 in  seq 1",
@@ -201,15 +233,19 @@ def crafted(problems, tryggctl, pub, info, env, token):
         f"{now}  door        +1 out  seq 6",
         f"{now}  door        seq 6 again (delivered twice)",
         f"{now}  door        window {hms(t - 60)} (1 min): count 2 (in 1, out 1), coverage 100 %",
+        huge_line,
         f"{now}  sky         ALERT covered since {hms(t - 1800)}: below 1 lx for 30 min while the sun is up",
     ])
     # The payloads exactly as published; a retained flag only on what the
     # broker held before the watch subscribed.
     expected = [f'{{"topic":"{base}/status","retained":true,"payload":{status}}}']
-    expected += [f'{{"topic":"{topic}","retained":false,"payload":{payload}}}' for topic, payload, _ in messages]
+    expected += [f'{{"topic":"{topic}","retained":false,"payload":{payload}}}' if len(payload) <= 65536 else
+                 f'{{"topic":"{topic}","retained":false,"payload":null,"too_large":{HUGE}}}'
+                 for topic, payload, _ in messages]
     compare(problems, "the JSON lines, byte for byte", machine.lines, expected)
     parsed = [json.loads(line) for line in machine.lines]
-    problems.expect(all(isinstance(p["payload"], dict) for p in parsed), "every JSON line parses, payload an object")
+    problems.expect(all(isinstance(p["payload"], dict) or p.get("too_large") == HUGE for p in parsed),
+                    "every JSON line parses, payload an object, or null with too_large")
 
 
 # ---------------------------------------------------------------- 2. count not reached
@@ -421,7 +457,7 @@ def main(argv):
     env.pop("NO_COLOR", None)
 
     problems = Problems()
-    crafted(problems, tryggctl, pub, info, env, token)
+    crafted(problems, tryggctl, pub, info, env, token, work)
     count_not_reached(problems, tryggctl, info, env, token)
     real_tryggd(problems, tryggd, tryggctl, pub, source, info, env, work, token)
     tls_and_password(problems, tryggctl, servers, work, env, token)
