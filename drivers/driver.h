@@ -33,6 +33,8 @@
 #include "reading.h"
 #include "sensor_config.h"
 
+#define SAMPLE_ERROR_SIZE 128
+
 /* One polled sample, as the driver read it. */
 struct sample {
 	double value;            /* lux (light); 1 lit / 0 dark (lamp); passes in the sample's slot (footfall) */
@@ -40,6 +42,10 @@ struct sample {
 	unsigned in, out;        /* footfall with direction: value >= in + out; the rest went
 	                          * a way the sensor could not tell */
 	bool held;               /* footfall: the beam is held broken at this moment (tamper) */
+	/* When sample() fails: what it found, if it can say more than its
+	 * errno ("... holds 'abc', which is not a number"), for the sensor's
+	 * `failed` alert.  Empty otherwise. */
+	char error[SAMPLE_ERROR_SIZE];
 };
 
 /* Something an event-driven sensor saw, at the kernel's time. */
@@ -119,7 +125,11 @@ struct driver_ops {
 	 * sample at time now_ms (Unix epoch ms, real or virtual): 0 with *out
 	 * filled; -ENODATA when there is nothing to read at that time (not a
 	 * fault, e.g. a replay file's gap); another negative errno when the
-	 * sensor could not be read (the interval then counts as not covered). */
+	 * sensor could not be read (the interval then counts as not covered),
+	 * with out->error said when the errno alone would not say what is
+	 * wrong.  A value out of the type's physical range
+	 * (sensor_type_value_plausible(), sensor_type_passes_plausible() over
+	 * the interval) is not data: the sensor fails as for an error. */
 	int (*sample)(void *state, int64_t now_ms, struct sample *out);
 	/* Optional: start a slow conversion for the sample at now_ms.  Returns
 	 * how many ms to wait before sample() collects it (>= 0), or a

@@ -220,7 +220,9 @@ static int iio_sample(void *opaque, int64_t now_ms, struct sample *out)
 	double value;
 	(void)now_ms;   /* the device has only the value of now */
 	memset(out, 0, sizeof(*out));
-	int result = iio_reader_read(&state->reader, &value, NULL, 0);
+	/* The message names the file and what it held: the errno of a file
+	 * holding garbage (-EIO) says neither. */
+	int result = iio_reader_read(&state->reader, &value, out->error, sizeof(out->error));
 	if (result < 0)
 		return result;
 	out->value = value * state->factor;

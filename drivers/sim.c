@@ -20,6 +20,7 @@
  * pointer into the sensor config or the environment. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calendar.h"
 #include "driver.h"
 #include "sim_internal.h"
 
@@ -293,6 +295,24 @@ out:
 	return result;
 }
 
+/* What a broken wire or a misread register reads: out of the type's
+ * physical range every time (sensor_type.h), in each way there is. */
+static void sim_garbage(const struct sim_state *state, int64_t now_ms, struct sample *out)
+{
+	static const double lux[] = { -5.0, 1e9, NAN };
+	switch (state->type) {
+	case SENSOR_LIGHT:
+		out->value = lux[(calendar_floor_divide(now_ms, state->interval_ms) % 3 + 3) % 3];
+		return;
+	case SENSOR_LAMP:
+		out->value = 0.5;
+		return;
+	case SENSOR_FOOTFALL:
+		out->value = 1e6;
+		return;
+	}
+}
+
 static int sim_sample(void *opaque, int64_t now_ms, struct sample *out)
 {
 	const struct sim_state *state = opaque;
@@ -300,6 +320,10 @@ static int sim_sample(void *opaque, int64_t now_ms, struct sample *out)
 	memset(out, 0, sizeof(*out));
 	if (sim_inject_active(faults, SIM_FAULT_FAILED, now_ms))
 		return -EIO;
+	if (sim_inject_active(faults, SIM_FAULT_GARBAGE, now_ms)) {
+		sim_garbage(state, now_ms, out);
+		return 0;
+	}
 	switch (state->type) {
 	case SENSOR_LIGHT:
 		/* A taped-over sensor still sees a glimmer. */

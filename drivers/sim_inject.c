@@ -17,6 +17,7 @@ static const struct {
 	{ "blocked", SIM_FAULT_BLOCKED, 1u << SENSOR_FOOTFALL },
 	{ "covered", SIM_FAULT_COVERED, 1u << SENSOR_LIGHT },
 	{ "lamp_fault", SIM_FAULT_LAMP, 1u << SENSOR_LAMP },
+	{ "garbage", SIM_FAULT_GARBAGE, (1u << SENSOR_FOOTFALL) | (1u << SENSOR_LIGHT) | (1u << SENSOR_LAMP) },
 };
 
 #define ENTRY_MAX 96
@@ -44,8 +45,8 @@ static int parse_entry(enum sensor_type type, const char *entry, struct sim_inje
 	while (kind < sizeof(kinds) / sizeof(kinds[0]) && strcmp(kinds[kind].name, text) != 0)
 		kind++;
 	if (kind == sizeof(kinds) / sizeof(kinds[0])) {
-		snprintf(err, err_size, "inject: unknown fault '%s' (expected failed, stuck, blocked, covered or lamp_fault)",
-		         text);
+		snprintf(err, err_size, "inject: unknown fault '%s' (expected failed, stuck, blocked, covered, "
+		         "lamp_fault or garbage)", text);
 		return -EINVAL;
 	}
 	if (!(kinds[kind].types & (1u << type))) {

@@ -10,6 +10,10 @@
  *   blocked     footfall: the beam reads held broken, and counts no one
  *   covered     light: reads 0.2 lx, as a taped-over sensor
  *   lamp_fault  lamp: stays off, even in the dark
+ *   garbage     any type: reads what no working sensor reads, as a broken
+ *               wire or a misread register: light -5, 1e9 and NaN lx in
+ *               turn (by the sample's slot), lamp 0.5, footfall 1000000
+ *               passes a sample; the gateway rejects every one of them
  * A plain value; no pointers. */
 #ifndef TRYGGD_SIM_INJECT_H
 #define TRYGGD_SIM_INJECT_H
@@ -22,7 +26,9 @@
 
 #define SIM_INJECT_MAX 16
 
-enum sim_fault { SIM_FAULT_FAILED, SIM_FAULT_STUCK, SIM_FAULT_BLOCKED, SIM_FAULT_COVERED, SIM_FAULT_LAMP };
+enum sim_fault {
+	SIM_FAULT_FAILED, SIM_FAULT_STUCK, SIM_FAULT_BLOCKED, SIM_FAULT_COVERED, SIM_FAULT_LAMP, SIM_FAULT_GARBAGE,
+};
 
 struct sim_injection {
 	enum sim_fault fault;

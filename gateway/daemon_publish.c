@@ -215,6 +215,7 @@ struct health daemon_health(const struct daemon *daemon)
 		const struct alerts *alerts = sensor_alerts(daemon->sensors[i].sensor);
 		for (unsigned kind = 0; kind < ALERT_KIND_COUNT; kind++)
 			health.problems += alerts->problems[kind].active;
+		health.implausible += sensor_counters(daemon->sensors[i].sensor).implausible;
 	}
 	return health;
 }

@@ -35,6 +35,7 @@ size_t health_fields(const struct health *health, struct window_field fields[HEA
 	field_count(fields, &count, "missing", health->missing);
 	field_count(fields, &count, "problems", health->problems);
 	field_count(fields, &count, "unstamped_windows", health->unstamped_windows);
+	field_count(fields, &count, "implausible", health->implausible);
 	field_integer(fields, &count, "uptime_s", health->uptime_s);
 	/* Not a counter: with it, windows expected over a span can be told
 	 * from the store alone, however the gateway was configured then. */

@@ -32,16 +32,18 @@ struct health {
 	uint64_t problems;       /* active sensor problems (alerts), every sensor */
 	uint64_t unstamped_windows;  /* windows closed but not stamped: the clock was not synchronised,
 	                              * or stepped back over windows already sent (clock_trust.h) */
+	uint64_t implausible;    /* samples, and storms of passes, out of physical range: rejected,
+	                          * every sensor (sensor.h) */
 	int64_t uptime_s;        /* since tryggd started, on its clock (see daemon.c) */
 	int64_t window_s;        /* [gateway] window: a reader counts the windows a span should have */
 	int64_t memory;          /* resident set size in bytes; < 0 when unknown (the field is left out) */
 };
 
-#define HEALTH_FIELDS_MAX 16
+#define HEALTH_FIELDS_MAX 17
 
 /* The fields in this order: readings, published, buffered, dropped, lost,
  * reconnects, spooled, sent, spool_dropped, rejected, missing, problems,
- * unstamped_windows, uptime_s, window_s, memory; all integers.
+ * unstamped_windows, implausible, uptime_s, window_s, memory; all integers.
  * memory is left out when unknown.  Returns how many. */
 size_t health_fields(const struct health *health, struct window_field fields[HEALTH_FIELDS_MAX]);
 

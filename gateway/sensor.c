@@ -11,6 +11,12 @@
 
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
 #define BACKOFF_MIN_MS 1000
+/* A sample on the worker still out after this long is hung, not
+ * converting: the slowest IIO light conversion takes well under a second
+ * (600 ms at the longest integration, and the bus), and the kernel gives
+ * up an I2C transfer after about a second; a read(2) still in the kernel
+ * after 30 s waits for a bus held low or an interrupt that never comes. */
+#define SAMPLE_HUNG_MS (30 * 1000)
 
 /* ---- small helpers ---- */
 
@@ -135,30 +141,37 @@ fail:
 	return r < 0 ? r : -EIO;
 }
 
-/* Start (or go on) failing at now_ms: what it could not do is said once per
- * failure, not on every retry.  Returns when to try again. */
-int64_t sensor_fail(struct sensor *sensor, int64_t now_ms, const char *detail)
+/* What it could not do is said once per failure, not on every retry. */
+void sensor_mark_failed(struct sensor *sensor, int64_t now_ms, const char *detail, const char *then)
 {
-	sensor_close_driver(sensor);
 	if (!sensor->failing) {
 		sensor->failing = true;
 		sensor->counters.failures++;
 		sensor->backoff_ms = sensor_first_backoff(sensor);
-		log_warning("sensor %s: %s; trying again with backoff", sensor->config.name, detail);
+		log_warning("sensor %s: %s; %s", sensor->config.name, detail, then);
 		sensor_alert_changed(sensor, alert_raise(&sensor->alerts, ALERT_FAILED, now_ms, "%s", detail));
 	} else {
 		sensor->backoff_ms = sensor->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : sensor->backoff_ms * 2;
 	}
+}
+
+/* Start (or go on) failing at now_ms.  Returns when to try again. */
+int64_t sensor_fail(struct sensor *sensor, int64_t now_ms, const char *detail)
+{
+	sensor_close_driver(sensor);
+	sensor_mark_failed(sensor, now_ms, detail, "trying again with backoff");
 	return now_ms + sensor->backoff_ms;
 }
 
+/* An event-driven sensor's caller moves its cursor: what it missed is not
+ * covered. */
 void sensor_recovered(struct sensor *sensor, int64_t now_ms)
 {
 	const struct alert_problem *problem = &sensor->alerts.problems[ALERT_FAILED];
 	log_info("sensor %s: reading again after %lld s", sensor->config.name,
 	         (long long)((now_ms - problem->since_ms) / 1000));
 	sensor->failing = false;
-	sensor->cursor_ms = now_ms;   /* what it missed is not covered */
+	sensor->burst_failed = false;
 	sensor_alert_changed(sensor, alert_clear(&sensor->alerts, ALERT_FAILED));
 }
 
@@ -206,10 +219,17 @@ static bool sensor_take(struct sensor *sensor, int64_t now_ms, int64_t slot, int
 	if (r == -ENODATA)
 		return true;   /* nothing to read at this time: not covered, not a fault */
 	if (r < 0) {
-		snprintf(detail, sizeof(detail), "cannot read: %s", strerror(-r));
+		snprintf(detail, sizeof(detail), "cannot read: %s", sample->error[0] ? sample->error : strerror(-r));
 	} else if (!sensor_type_value_plausible(sensor->config.type, sample->value)) {
+		sensor->counters.implausible++;
 		snprintf(detail, sizeof(detail), "read %g %s, which no working %s sensor reads", sample->value,
 		         sensor_type_unit(sensor->config.type), sensor_type_name(sensor->config.type));
+	} else if (sensor->config.type == SENSOR_FOOTFALL &&
+	           !sensor_type_passes_plausible(sample->value, sensor->interval_ms)) {
+		sensor->counters.implausible++;
+		snprintf(detail, sizeof(detail), "counted %.0f passes in %lld s, over %d a second, which no working "
+		         "footfall sensor counts", sample->value, (long long)(sensor->interval_ms / 1000),
+		         SENSOR_FOOTFALL_PASSES_PER_SECOND_MAX);
 	} else {
 		if (sensor->failing)
 			sensor_recovered(sensor, now_ms);
@@ -223,11 +243,34 @@ static bool sensor_take(struct sensor *sensor, int64_t now_ms, int64_t slot, int
 	return false;
 }
 
-/* On the loop: the worker's sample, started at now_ms for that slot. */
+/* On the loop: the worker's sample, started at now_ms for that slot.  A
+ * hung one is judged as it comes back: its failure or its recovery is
+ * now, not when it was started. */
 void sensor_on_sampled(void *userdata, int64_t now_ms, int r, const struct sample *sample)
 {
 	struct sensor *sensor = userdata;
-	sensor_take(sensor, now_ms, window_align(now_ms, sensor->interval_ms), r, sample);
+	int64_t slot = window_align(now_ms, sensor->interval_ms);
+	if (sensor->sample_hung) {
+		sensor->sample_hung = false;
+		now_ms = sensor_now(sensor);
+	}
+	sensor_take(sensor, now_ms, slot, r, sample);
+}
+
+/* The sample in flight has been out SAMPLE_HUNG_MS: said once, as failed.
+ * The driver stays open, since closing it would wait for the sample
+ * (sensor_close_driver); its return ends the hang (sensor_on_sampled). */
+static void sensor_check_hung(struct sensor *sensor, int64_t now_ms)
+{
+	int64_t out_ms = now_ms - sensor->sample_started_ms;
+	if (sensor->sample_hung || out_ms < SAMPLE_HUNG_MS)
+		return;
+	sensor->sample_hung = true;
+	if (sensor->failing)
+		return;   /* a reopened sensor whose first sample hangs: already said */
+	char detail[ALERT_DETAIL_SIZE];
+	snprintf(detail, sizeof(detail), "no answer from the device for %lld s", (long long)(out_ms / 1000));
+	sensor_mark_failed(sensor, now_ms, detail, "its sample is still in the kernel; waiting for it");
 }
 
 /* Returns when to run next. */
@@ -243,8 +286,12 @@ static int64_t sensor_poll(struct sensor *sensor, int64_t now_ms)
 	if (sensor->worker) {
 		/* One sample at a time on the worker, taken in sensor_on_sampled:
 		 * a slot due while the last one still converts is not covered. */
-		if (sensor_worker_start(sensor->worker, sensor->driver, sensor->state, now_ms) < 0)
-			sensor->counters.missed_slots++;
+		if (sensor_worker_start(sensor->worker, sensor->driver, sensor->state, now_ms) == 0) {
+			sensor->sample_started_ms = now_ms;
+			return next;
+		}
+		sensor->counters.missed_slots++;
+		sensor_check_hung(sensor, now_ms);
 		return next;
 	}
 	if (sensor->converting) {
@@ -293,22 +340,22 @@ static int64_t sensor_on_timer(void *userdata, int64_t now_ms)
 		/* An event-driven driver read its input's level to open; a
 		 * polled one has recovered only once a sample comes back good
 		 * (sensor_take), or a device whose open succeeds while it still
-		 * cannot be read would raise and clear `failed` on every retry. */
-		if (sensor->event_driven)
-			sensor_recovered(sensor, now_ms);
+		 * cannot be read would raise and clear `failed` on every retry.
+		 * So has one that failed for a storm of passes: it is watched
+		 * from now, and a slot without a storm clears it
+		 * (sensor_tick_events). */
+		if (sensor->event_driven) {
+			sensor->cursor_ms = now_ms;   /* what it missed is not covered */
+			if (!sensor->burst_failed)
+				sensor_recovered(sensor, now_ms);
+		}
 		/* Sampling resumes on the interval's grid. */
 		return next;
 	}
 	if (!sensor->event_driven)
 		return sensor_poll(sensor, now_ms);
-
-	int r = sensor_drain(sensor);
-	if (r < 0) {
-		char detail[ALERT_DETAIL_SIZE];
-		sensor_credit(sensor, now_ms);
-		snprintf(detail, sizeof(detail), "cannot read events: %s", strerror(-r));
-		return sensor_fail(sensor, now_ms, detail);
-	}
+	if (!sensor_read_events(sensor, now_ms))
+		return sensor->retry_ms;
 	sensor_tick_events(sensor, now_ms);
 	return next;
 }
@@ -324,15 +371,10 @@ void sensor_catch_up(struct sensor *sensor, int64_t t_ms)
 {
 	if (!sensor->event_driven || !sensor->state)
 		return;
-	int r = sensor_drain(sensor);
-	if (r < 0) {
-		char detail[ALERT_DETAIL_SIZE];
-		snprintf(detail, sizeof(detail), "cannot read events: %s", strerror(-r));
-		sensor_credit(sensor, t_ms);
-		sensor_fail(sensor, t_ms, detail);
+	if (!sensor_read_events(sensor, t_ms))
 		return;
-	}
 	sensor_credit(sensor, t_ms);
+	sensor_release_held(sensor);
 }
 
 void sensor_close_window(struct sensor *sensor, struct window_result *out)

@@ -24,7 +24,24 @@
  * A sensor that fails (cannot be opened or read, or reads an impossible
  * value) is logged once, raises `failed`, is closed and opened again with
  * backoff (from its interval, doubling, up to 5 minutes) and recovers by
- * itself; its coverage shows what was really read.
+ * itself; its coverage shows what was really read.  An impossible value is
+ * one out of its type's physical range (sensor_type.h): a sample that is
+ * not a number, negative, lux above full sunlight, a lamp neither 0 nor 1,
+ * more passes than SENSOR_FOOTFALL_PASSES_PER_SECOND_MAX a second of the
+ * sample's interval; or, counted edge by edge, more passes than that
+ * within one second: a storm, after which none of the passes of its slot
+ * count, nor does its time.  Each is counted (implausible) and never
+ * reaches a reading, a window or an alert rule.  A polled sensor has
+ * recovered only once a sample reads well, and one that failed for a storm
+ * only once a slot after the reopen went by without one, so a device that
+ * keeps reading garbage raises `failed` once, not on every retry.
+ *
+ * A sample on the worker that has not come back after 30 s is hung, not
+ * converting: `failed` ("no answer from the device for N s") is raised
+ * once, at the first slot due that long after it was started, while the
+ * driver stays open (closing it would wait for the sample); the sample's
+ * return is judged as any sample, at the time it came back.  A stop or a
+ * reload still waits for it (sensor_worker.h).
  *
  * The daemon owns every struct sensor (sensor_new / sensor_free).  A
  * sensor keeps its own copies of its configuration and of the strings in
@@ -86,6 +103,7 @@ struct sensor_counters {
 	uint64_t dropped_events;     /* events that could not be kept (out of memory) */
 	uint64_t missed_slots;       /* worker: slots not covered, their sample still in flight */
 	uint64_t overruns;           /* event-driven: times the kernel's event queue was full (edges lost) */
+	uint64_t implausible;        /* samples, and storms of passes, out of physical range: rejected */
 };
 
 /* Open the sensor's driver.  A device that is not there (yet) is not an

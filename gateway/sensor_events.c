@@ -1,7 +1,16 @@
 /* sensor_events.c — the event-driven side of a sensor (see
  * sensor_internal.h): events read from the driver at the kernel's time,
  * mapped onto the schedule's clock, and the time between them credited to
- * the window as the input stood. */
+ * the window as the input stood.
+ *
+ * A footfall input that counts more passes within one second (by the
+ * events' time) than people can make (SENSOR_FOOTFALL_PASSES_PER_SECOND_MAX)
+ * is in a storm: a floating or broken line.  So that no pass of a storm is
+ * ever taken for a person, a slot's passes are held out of the window until
+ * the slot is over (or the window closes), and a storm drops them all with
+ * the slot's time, and fails the sensor.  Per pass that costs a compare and
+ * a few additions; the line is closed at the first pass too many, so a
+ * storm costs the loop no more than that. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +44,38 @@ void sensor_credit(struct sensor *sensor, int64_t until_ms)
 	sensor->cursor_ms = until_ms;
 }
 
-static void sensor_count_pass(struct sensor *sensor, enum reading_direction direction)
+static void sensor_hold_pass(struct sensor *sensor, enum reading_direction direction)
 {
-	window_add_passes(&sensor->window, 1, direction != DIRECTION_NONE, direction == DIRECTION_IN,
-	                  direction == DIRECTION_OUT);
+	sensor->held_passes++;
+	sensor->held_in += direction == DIRECTION_IN;
+	sensor->held_out += direction == DIRECTION_OUT;
 }
 
-static void sensor_on_event(struct sensor *sensor, const struct driver_event *event)
+void sensor_release_held(struct sensor *sensor)
+{
+	if (sensor->held_passes == 0)
+		return;
+	/* A pass with a direction says the sensor tells them apart. */
+	window_add_passes(&sensor->window, sensor->held_passes, sensor->held_in + sensor->held_out > 0,
+	                  sensor->held_in, sensor->held_out);
+	sensor->counters.readings += sensor->held_passes;
+	sensor->held_passes = sensor->held_in = sensor->held_out = 0;
+}
+
+/* Whether the pass at t_ms is one too many for its second.  Events come in
+ * time order, but the clock may have been stepped back since the last. */
+static bool sensor_burst(struct sensor *sensor, int64_t t_ms)
+{
+	int64_t second = window_align(t_ms, 1000);
+	if (second != sensor->burst_second_ms) {
+		sensor->burst_second_ms = second;
+		sensor->burst_passes = 0;
+	}
+	return ++sensor->burst_passes > SENSOR_FOOTFALL_PASSES_PER_SECOND_MAX;
+}
+
+/* 0, or -ERANGE for the pass that makes a storm (nothing of it kept). */
+static int sensor_on_event(struct sensor *sensor, const struct driver_event *event)
 {
 	int64_t t = schedule_from_monotonic(sensor->setup.schedule, event->time_ns);
 	if (event->kind == DRIVER_EVENT_LEVEL) {
@@ -52,17 +86,18 @@ static void sensor_on_event(struct sensor *sensor, const struct driver_event *ev
 			sensor->level = event->active;
 			sensor_alert_changed(sensor, tamper_beam(&sensor->tamper, &sensor->alerts, t, event->active));
 		}
-		return;
+		return 0;
 	}
-	sensor->counters.readings++;
+	if (sensor_burst(sensor, t))
+		return -ERANGE;
 	sensor->tick_passes++;
 	sensor->tick_in += event->direction == DIRECTION_IN;
 	sensor->tick_out += event->direction == DIRECTION_OUT;
 	if (t < sensor->window.start_ms)
 		sensor->counters.late_events++;
 	if (t < sensor_window_end(sensor)) {
-		sensor_count_pass(sensor, event->direction);
-		return;
+		sensor_hold_pass(sensor, event->direction);
+		return 0;
 	}
 	/* The loop has not yet turned this window over: keep the pass for the
 	 * window it belongs to. */
@@ -72,22 +107,23 @@ static void sensor_on_event(struct sensor *sensor, const struct driver_event *ev
 			? reallocarray(sensor->pending, capacity, sizeof(*grown)) : NULL;
 		if (!grown) {
 			sensor->counters.dropped_events++;
-			return;
+			return 0;
 		}
 		sensor->pending = grown;
 		sensor->pending_capacity = capacity;
 	}
 	sensor->pending[sensor->pending_count++] = (struct pending_pass){ t, event->direction };
+	return 0;
 }
 
-/* Passes kept for a window that is now open. */
+/* Passes kept for a window that is now open: held with its slot's. */
 void sensor_flush_pending(struct sensor *sensor)
 {
 	size_t kept = 0;
 	int64_t end = sensor_window_end(sensor);
 	for (size_t i = 0; i < sensor->pending_count; i++) {
 		if (sensor->pending[i].t_ms < end)
-			sensor_count_pass(sensor, sensor->pending[i].direction);
+			sensor_hold_pass(sensor, sensor->pending[i].direction);
 		else
 			sensor->pending[kept++] = sensor->pending[i];
 	}
@@ -106,8 +142,10 @@ static void sensor_on_overrun(struct sensor *sensor)
 		            sensor->counters.overruns == 1 ? "" : "s");
 }
 
-/* Read what the kernel holds.  0, or the driver's negative errno. */
-int sensor_drain(struct sensor *sensor)
+/* Read what the kernel holds.  0, -ERANGE at a storm (what is left unread
+ * goes with the driver, which the caller closes), or the driver's negative
+ * errno. */
+static int sensor_drain(struct sensor *sensor)
 {
 	struct driver_event events[EVENT_BATCH];
 	for (int batch = 0; batch < EVENT_BATCHES_PER_TURN; batch++) {
@@ -117,13 +155,49 @@ int sensor_drain(struct sensor *sensor)
 		for (int i = 0; i < count; i++) {
 			if (events[i].kind == DRIVER_EVENT_OVERRUN)
 				sensor_on_overrun(sensor);
-			else
-				sensor_on_event(sensor, &events[i]);
+			else if (sensor_on_event(sensor, &events[i]) < 0)
+				return -ERANGE;
 		}
 		if (count < EVENT_BATCH)
 			break;
 	}
 	return 0;
+}
+
+/* A storm: nothing counted since the slot began is a person, and the time
+ * since the cursor (the slot's start, or where the window closed) is not
+ * credited, since the input said nothing true in it. */
+static void sensor_drop_storm(struct sensor *sensor)
+{
+	sensor->held_passes = sensor->held_in = sensor->held_out = 0;
+	sensor->tick_passes = sensor->tick_in = sensor->tick_out = 0;
+	sensor->pending_count = 0;
+	sensor->burst_passes = 0;
+	sensor->burst_failed = true;
+	sensor->counters.implausible++;
+}
+
+bool sensor_read_events(struct sensor *sensor, int64_t now_ms)
+{
+	char detail[ALERT_DETAIL_SIZE];
+	int r = sensor_drain(sensor);
+	if (r == 0)
+		return true;
+	if (r == -ERANGE) {
+		sensor_drop_storm(sensor);
+		snprintf(detail, sizeof(detail), "counted more than %d passes within one second, which no working "
+		         "footfall sensor counts", SENSOR_FOOTFALL_PASSES_PER_SECOND_MAX);
+	} else {
+		/* Up to the failure the input was read, and what it counted
+		 * stands. */
+		sensor_credit(sensor, now_ms);
+		sensor_release_held(sensor);
+		snprintf(detail, sizeof(detail), "cannot read events: %s", strerror(-r));
+	}
+	/* The sensor's own timer, which keeps going, opens it again then,
+	 * after the backoff as for a polled sensor. */
+	sensor->retry_ms = sensor_fail(sensor, now_ms, detail);
+	return false;
 }
 
 int sensor_on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -132,15 +206,7 @@ int sensor_on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
 	(void)source;
 	(void)fd;
 	(void)revents;
-	int r = sensor_drain(sensor);
-	if (r < 0) {
-		int64_t now = sensor_now(sensor);
-		char detail[ALERT_DETAIL_SIZE];
-		sensor_credit(sensor, now);
-		snprintf(detail, sizeof(detail), "cannot read events: %s", strerror(-r));
-		/* The retry runs on the sensor's own timer, which keeps going. */
-		sensor_fail(sensor, now, detail);
-	}
+	sensor_read_events(sensor, sensor_now(sensor));
 	return 0;
 }
 
@@ -163,6 +229,11 @@ void sensor_tick_events(struct sensor *sensor, int64_t now_ms)
 		sensor_publish(sensor, now_ms, sensor->level ? 1 : 0, DIRECTION_NONE);
 		return;
 	}
+	/* The slot went by without a storm: its passes count, and a sensor
+	 * reopened after one works again. */
+	sensor_release_held(sensor);
+	if (sensor->burst_failed)
+		sensor_recovered(sensor, now_ms);
 	sensor_credit(sensor, now_ms);
 	window_count_sample(&sensor->window);
 	sensor_publish_passes(sensor, now_ms, sensor->tick_passes, sensor->tick_in, sensor->tick_out);

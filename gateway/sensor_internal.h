@@ -65,7 +65,9 @@ struct sensor {
 
 	/* polled on a worker thread (driver->sample_may_block) */
 	struct sensor_worker *worker;
-	int64_t retry_ms;            /* after a failed sample: when to open again */
+	int64_t retry_ms;            /* after a failure: when to open again */
+	int64_t sample_started_ms;   /* the sample in flight was started then */
+	bool sample_hung;            /* ... and has been out too long (sensor_poll) */
 
 	/* event-driven */
 	int64_t cursor_ms;           /* time credited to the window up to here */
@@ -74,6 +76,13 @@ struct sensor {
 	uint64_t tick_in, tick_out, tick_passes;   /* since the last reading */
 	struct pending_pass *pending;
 	size_t pending_count, pending_capacity;
+	/* Passes of the open window not in it yet: held until their slot is
+	 * over (or the window closes), so that a storm of them can still be
+	 * dropped whole (sensor_events.c). */
+	uint64_t held_passes, held_in, held_out;
+	int64_t burst_second_ms;     /* the second, by the events' time, being counted */
+	uint64_t burst_passes;       /* passes in it so far */
+	bool burst_failed;           /* failed for a storm: recovered by a slot without one */
 
 	struct tamper tamper;
 	struct alerts alerts;
@@ -110,6 +119,10 @@ void sensor_publish_passes(struct sensor *sensor, int64_t ts_ms, uint64_t passes
 bool sensor_light_dark(const struct sensor *lamp);
 /* Start (or go on) failing at now_ms; closes the driver.  When to retry. */
 int64_t sensor_fail(struct sensor *sensor, int64_t now_ms, const char *detail);
+/* The failure said once (raise failed, count it) or gone on with (the
+ * backoff doubles), without closing the driver; then says what happens
+ * next, for the log. */
+void sensor_mark_failed(struct sensor *sensor, int64_t now_ms, const char *detail, const char *then);
 /* Copies of count configs into *to (empty first): 0, or -ENOMEM with *to
  * empty.  Cleared with sensor_paired_clear(). */
 int sensor_paired_copy(const struct sensor_config *const *from, size_t count, struct sensor_paired *to);
@@ -120,8 +133,13 @@ void sensor_paired_clear(struct sensor_paired *paired);
 void sensor_credit(struct sensor *sensor, int64_t until_ms);
 /* Passes kept for a window that is now open. */
 void sensor_flush_pending(struct sensor *sensor);
-/* Read what the kernel holds.  0, or the driver's negative errno. */
-int sensor_drain(struct sensor *sensor);
+/* Read what the kernel holds at now_ms.  A read that fails (the time up to
+ * now credited) or a storm of passes (nothing of its slot counted or
+ * credited) fails the sensor, with retry_ms set: then false. */
+bool sensor_read_events(struct sensor *sensor, int64_t now_ms);
+/* The passes held for the open window into it: their slot is over, or the
+ * window closes. */
+void sensor_release_held(struct sensor *sensor);
 /* The io source's callback on the driver's event descriptor. */
 int sensor_on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 /* Once per interval: publish what was counted, check the level, tamper. */

@@ -52,3 +52,8 @@ bool sensor_type_value_plausible(enum sensor_type type, double value)
 	}
 	return false;
 }
+
+bool sensor_type_passes_plausible(double passes, int64_t span_ms)
+{
+	return passes <= (double)SENSOR_FOOTFALL_PASSES_PER_SECOND_MAX * (double)span_ms / 1000.0;
+}

@@ -84,7 +84,7 @@ void watch_show_status(struct watch_view *view, FILE *out, struct watch_message 
 static void put_health_field(const struct watch_view *view, FILE *out, const cJSON *item)
 {
 	static const char *const losses[] = { "dropped", "lost", "problems", "spool_dropped", "rejected", "missing",
-	                                      "unstamped_windows" };
+	                                      "unstamped_windows", "implausible" };
 	if (cJSON_IsNumber(item) && strcmp(item->string, "uptime_s") == 0) {
 		char span[WATCH_DURATION_SIZE];
 		watch_format_duration((int64_t)(item->valuedouble * 1000), span);

@@ -5,9 +5,10 @@ and the retained status said again, through a real broker and store.
     test_health.py TRYGGD SOURCE_DIR SERVERS_DIR
 
 Half an hour of a simulated clock at speed 120 (about 15 s), with
-health_interval = 2min and status_interval = 5min, and three sim sensors.
-An independent MQTT 5 subscriber (retain flag as published) and the store
-must show:
+health_interval = 2min and status_interval = 5min, and three sim sensors,
+the light sensor reading garbage (-5, 1e9 and NaN lx) from 06:10 for
+2 min.  An independent MQTT 5 subscriber (retain flag as published) and
+the store must show:
 
   health   not retained; exactly at the virtual times start + 2 min x k
            inside the run, then once more at the end, after everything was
@@ -23,6 +24,11 @@ must show:
            window's end since the start, window_s = the configured window.
   status   retained, online on connect and again at start + 5 min x k
            inside the run; offline last.
+  garbage  implausible 0 until 06:10, then 5 (the samples at 06:10:00,
+           :10, :25, :50 and 06:11:35, as the backoff doubles) in the last
+           health and the last gateway point, never falling; no light
+           reading or window outside 0-200000 lx; `failed` raised at 06:10
+           saying what was read, and cleared after 06:12.
 
 Exit 0 when everything holds, 1 with the list of what did not; the working
 directory is kept on failure and printed.
@@ -51,15 +57,17 @@ STATUS_S = 300
 DISTRICT = "Årby"
 DISTRICT_SLUG = "arby"
 SITE = "Torget 3, ingång=öst"
+GARBAGE_FROM, GARBAGE_TO = "2026-11-02T06:10:00Z", "2026-11-02T06:12:00Z"
+GARBAGE_READS = 5
 SENSORS = {
-    "sky": ("light", {"interval": "5", "seed": "21"}),
+    "sky": ("light", {"interval": "5", "seed": "21", "inject": f"garbage@{GARBAGE_FROM}/2min"}),
     "lamp-1": ("lamp", {"interval": "10", "light": "sky", "seed": "22"}),
     "door": ("footfall", {"seed": "23"}),
 }
 # health_fields() in gateway/health.c, in its order.
 HEALTH_FIELDS = ["readings", "published", "buffered", "dropped", "lost", "reconnects", "spooled", "sent",
-                 "spool_dropped", "rejected", "missing", "problems", "unstamped_windows", "uptime_s",
-                 "window_s", "memory"]
+                 "spool_dropped", "rejected", "missing", "problems", "unstamped_windows", "implausible",
+                 "uptime_s", "window_s", "memory"]
 IDENTITY = {"ts", "gateway", "district", "site"}
 TRYGGD_TIMEOUT_S = 120
 def iso(ms):
@@ -125,6 +133,43 @@ def check_health(p, messages, base, start, end):
     p.expect(all(m[k] == 0 for m in health for k in ("dropped", "lost", "reconnects", "spool_dropped", "rejected", "missing")),
              "nothing dropped or lost, no reconnect", json.dumps(final))
     return health, before_final
+
+
+def check_garbage(p, messages, base, health, rows):
+    """The light sensor's garbage: counted, said, never forwarded."""
+    start, end = parse_iso(GARBAGE_FROM), parse_iso(GARBAGE_TO)
+    figures = [(parse_rfc3339_ms(m["ts"]), m.get("implausible")) for m in health]
+    p.expect(all(n == 0 for t, n in figures if t <= start), "health implausible 0 until the garbage",
+             f"{figures}")
+    p.expect(all(a <= b for (_, a), (_, b) in zip(figures, figures[1:])), "health implausible never falls",
+             f"{figures}")
+    p.expect(bool(figures) and figures[-1][1] == GARBAGE_READS,
+             f"last health: implausible = {GARBAGE_READS}, the garbage samples read", f"{figures[-1:]}")
+    points = sorted((r["time"], r.get("implausible")) for r in rows)
+    p.expect(all(n == 0 for t, n in points if t + WINDOW_S * 1000 < start),
+             "gateway points implausible 0 for windows closed before the garbage", f"{points}")
+    p.expect(bool(points) and points[-1][1] == GARBAGE_READS,
+             f"last gateway point: implausible = {GARBAGE_READS}", f"{points[-1:]}")
+
+    sky = f"{base}/sky/"
+    values = [json.loads(payload).get("value") for _, topic, payload in messages if topic == sky + "reading"]
+    wrong = [v for v in values if not isinstance(v, (int, float)) or not 0 <= v <= 200000]
+    p.expect(bool(values) and not wrong, "no light reading out of 0-200000 lx (garbage never published)",
+             f"{wrong[:5]}")
+    windows = [json.loads(payload) for _, topic, payload in messages if topic == sky + "window"]
+    wrong = [w for w in windows if w.get("samples") and not 0 <= w["lux_min"] <= w["lux_max"] <= 200000]
+    p.expect(bool(windows) and not wrong, "every light window within 0-200000 lx", f"{wrong[:2]}")
+    hit = [w["start"] for w in windows if start <= parse_rfc3339_ms(w["start"]) < end and w["coverage"] < 1]
+    p.expect(len(hit) == 2, "the two light windows of the garbage are not fully covered", f"{hit}")
+
+    alerts = [json.loads(payload) for _, topic, payload in messages if topic == sky + "alert"]
+    raised = [a for a in alerts if a.get("state") == "failed"]
+    p.expect(len(raised) == 1 and parse_rfc3339_ms(raised[0].get("since")) == start and
+             raised[0].get("detail") == "read -5 lx, which no working light sensor reads",
+             "sky: failed raised once at the garbage's start, saying what it read", f"{raised}")
+    cleared = [a for a in alerts[alerts.index(raised[0]) + 1:] if a.get("state") == "ok"] if raised else []
+    p.expect(bool(cleared) and parse_rfc3339_ms(cleared[0]["ts"]) > end, "sky: failed cleared after the garbage",
+             f"{cleared[:1]}")
 
 
 def main(argv):
@@ -242,6 +287,7 @@ def main(argv):
             p.expect(False, "gateway point uptime_s = the window's end since the start",
                      f"{iso(row['time'])}: {fields['uptime_s']}")
             break
+    check_garbage(p, messages, base, health, rows)
     readings = [r["readings"] for r in sorted(rows, key=lambda r: r["time"])]
     p.expect(all(a < b for a, b in zip(readings, readings[1:])), "gateway point readings rise",
              f"{readings}")

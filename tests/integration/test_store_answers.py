@@ -76,8 +76,8 @@ FIELDS = {
     "light": ["lux_min", "lux_mean", "lux_max", "dark_s", "samples", "coverage"],
     "footfall": ["count", "in", "out", "samples", "coverage"],
     "gateway": ["readings", "published", "buffered", "dropped", "lost", "reconnects", "spooled", "sent",
-                "spool_dropped", "rejected", "missing", "problems", "unstamped_windows", "uptime_s", "window_s",
-                "memory"],
+                "spool_dropped", "rejected", "missing", "problems", "unstamped_windows", "implausible",
+                "uptime_s", "window_s", "memory"],
 }
 POINTS_PER_WINDOW = [("light", "sky"), ("footfall", "door"), ("gateway", None)]
 # tryggd's log lines (gateway/log.h), and its warnings among them.

@@ -394,6 +394,18 @@ static void test_garbage_is_an_io_error(void **state)
 	struct sample sample;
 	assert_int_equal(iio_driver.sample(sensor.state, 0, &sample), -EIO);
 
+	/* The sample says which file and what it held, for the sensor's
+	 * alert: -EIO alone says neither. */
+	char said[PATH_MAX + 64];
+	put(tree, "iio:device0", "in_illuminance_input", "abc\n");
+	assert_int_equal(iio_driver.sample(sensor.state, 0, &sample), -EIO);
+	snprintf(said, sizeof(said), "iio: %s/iio:device0/in_illuminance_input holds 'abc', which is not a number",
+	         tree->devices);
+	assert_string_equal(sample.error, said);
+	put(tree, "iio:device0", "in_illuminance_input", "");
+	assert_int_equal(iio_driver.sample(sensor.state, 0, &sample), -EIO);
+	assert_contains(sample.error, "in_illuminance_input holds '', which is not a number");
+
 	/* It recovers by itself once the content is a number again. */
 	put(tree, "iio:device0", "in_illuminance_input", "42\n");
 	assert_true(sensor_value(&sensor) == 42.0);

@@ -304,13 +304,15 @@ static void test_gateway_line(void **state)
 	struct health health = {
 		.readings = 1234, .published = 1300, .buffered = 2, .dropped = 3, .lost = 4, .reconnects = 5,
 		.spooled = 6, .sent = 7, .spool_dropped = 8, .rejected = 9, .missing = 10, .problems = 1,
-		.unstamped_windows = 11, .uptime_s = 3600, .window_s = 60, .memory = INT64_C(5431296),
+		.unstamped_windows = 11, .implausible = 12, .uptime_s = 3600, .window_s = 60,
+		.memory = INT64_C(5431296),
 	};
 	char out[512];
 	const char *expected =
 		"gateway,district=Årby,gateway=gw-01,site=Torget\\ 3\\,\\ ingång\\=öst "
 		"readings=1234i,published=1300i,buffered=2i,dropped=3i,lost=4i,reconnects=5i,spooled=6i,sent=7i,"
-		"spool_dropped=8i,rejected=9i,missing=10i,problems=1i,unstamped_windows=11i,uptime_s=3600i,window_s=60i,memory=5431296i 1793599200\n";
+		"spool_dropped=8i,rejected=9i,missing=10i,problems=1i,unstamped_windows=11i,implausible=12i,uptime_s=3600i,"
+		"window_s=60i,memory=5431296i 1793599200\n";
 	int length = lineproto_gateway(LINEPROTO_BACKSLASH_AS_IS, &id, INT64_C(1793599200000), &health, out, sizeof(out));
 	assert_int_equal(length, (int)strlen(expected));
 	assert_string_equal(out, expected);
@@ -320,7 +322,7 @@ static void test_gateway_line(void **state)
 	health = (struct health){ .sent = UINT64_MAX, .uptime_s = 59, .window_s = 300, .memory = -1 };
 	expected = "gateway,district=Årby,gateway=gw-01 readings=0i,published=0i,buffered=0i,dropped=0i,lost=0i,"
 	           "reconnects=0i,spooled=0i,sent=9223372036854775807i,spool_dropped=0i,rejected=0i,missing=0i,"
-	           "problems=0i,unstamped_windows=0i,uptime_s=59i,window_s=300i -60\n";
+	           "problems=0i,unstamped_windows=0i,implausible=0i,uptime_s=59i,window_s=300i -60\n";
 	length = lineproto_gateway(LINEPROTO_BACKSLASH_AS_IS, &id, -60000, &health, out, sizeof(out));
 	assert_int_equal(length, (int)strlen(expected));
 	assert_string_equal(out, expected);

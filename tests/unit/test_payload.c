@@ -332,7 +332,8 @@ static void test_health(void **state)
 	struct health health = {
 		.readings = 1234, .published = 1300, .buffered = 2, .dropped = 3, .lost = 4, .reconnects = 5,
 		.spooled = 6, .sent = 7, .spool_dropped = 8, .rejected = 9, .missing = 10, .problems = 1,
-		.unstamped_windows = 11, .uptime_s = 3600, .window_s = 60, .memory = INT64_C(5431296),
+		.unstamped_windows = 11, .implausible = 12, .uptime_s = 3600, .window_s = 60,
+		.memory = INT64_C(5431296),
 	};
 	char *text = payload_health(&id, INT64_C(1793599200000), &health);
 	assert_non_null(text);
@@ -341,7 +342,7 @@ static void test_health(void **state)
 	                    "\"site\":\"Torget 3, ingång=öst\",\"readings\":1234,\"published\":1300,\"buffered\":2,"
 	                    "\"dropped\":3,\"lost\":4,\"reconnects\":5,\"spooled\":6,\"sent\":7,\"spool_dropped\":8,"
 	                    "\"rejected\":9,\"missing\":10,\"problems\":1,\"unstamped_windows\":11,"
-	                    "\"uptime_s\":3600,\"window_s\":60,\"memory\":5431296}");
+	                    "\"implausible\":12,\"uptime_s\":3600,\"window_s\":60,\"memory\":5431296}");
 	free(text);
 
 	/* No site, memory unknown (left out, not 0), a counter past what
@@ -354,7 +355,8 @@ static void test_health(void **state)
 	                    "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"gateway\":\"gw-01\",\"district\":\"Årby\","
 	                    "\"readings\":9223372036854775807,\"published\":0,\"buffered\":0,\"dropped\":0,\"lost\":0,"
 	                    "\"reconnects\":0,\"spooled\":0,\"sent\":0,\"spool_dropped\":0,\"rejected\":0,\"missing\":0,"
-	                    "\"problems\":0,\"unstamped_windows\":0,\"uptime_s\":0,\"window_s\":0}");
+	                    "\"problems\":0,\"unstamped_windows\":0,\"implausible\":0,\"uptime_s\":0,"
+	                    "\"window_s\":0}");
 	free(text);
 
 	/* Hostile identities stay inside their strings. */
@@ -363,7 +365,7 @@ static void test_health(void **state)
 		cJSON *json = parse_and_free(payload_health(&hostile, 0, &health));
 		assert_string_member(json, "district", hostile_texts[i]);
 		assert_string_member(json, "site", hostile_texts[i]);
-		assert_int_equal(member_count(json), 19);
+		assert_int_equal(member_count(json), 20);
 		cJSON_Delete(json);
 	}
 }
@@ -374,8 +376,8 @@ static void test_health_fields(void **state)
 	(void)state;
 	static const char *const keys[] = { "readings", "published", "buffered", "dropped", "lost", "reconnects",
 	                                    "spooled", "sent", "spool_dropped", "rejected", "missing", "problems",
-	                                    "unstamped_windows", "uptime_s", "window_s", "memory" };
-	struct health health = { .readings = 1, .uptime_s = 2, .window_s = 300, .memory = 3 };
+	                                    "unstamped_windows", "implausible", "uptime_s", "window_s", "memory" };
+	struct health health = { .readings = 1, .implausible = 4, .uptime_s = 2, .window_s = 300, .memory = 3 };
 	struct window_field fields[HEALTH_FIELDS_MAX];
 	size_t count = health_fields(&health, fields);
 	assert_int_equal(count, HEALTH_FIELDS_MAX);
@@ -384,9 +386,10 @@ static void test_health_fields(void **state)
 		assert_int_equal(fields[i].kind, WINDOW_FIELD_INTEGER);
 	}
 	assert_int_equal(fields[0].integer, 1);
-	assert_int_equal(fields[13].integer, 2);
-	assert_int_equal(fields[14].integer, 300);
-	assert_int_equal(fields[15].integer, 3);
+	assert_int_equal(fields[13].integer, 4);
+	assert_int_equal(fields[14].integer, 2);
+	assert_int_equal(fields[15].integer, 300);
+	assert_int_equal(fields[16].integer, 3);
 	health.memory = -1;
 	assert_int_equal(health_fields(&health, fields), HEALTH_FIELDS_MAX - 1);
 

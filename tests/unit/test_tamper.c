@@ -229,6 +229,15 @@ static void test_inject(void **unused)
 	assert_false(sim_inject_active(&injections, SIM_FAULT_COVERED, start + 3 * H));
 	assert_true(sim_inject_active(&injections, SIM_FAULT_FAILED, utc(2026, 11, 3, 20, 5)));
 	assert_false(sim_inject_active(&injections, SIM_FAULT_STUCK, start));
+	/* garbage applies to every type. */
+	static const enum sensor_type types[] = { SENSOR_LIGHT, SENSOR_LAMP, SENSOR_FOOTFALL };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		assert_int_equal(sim_inject_parse(types[i], "garbage@2026-11-03T09:00:00Z/2min", &injections, err,
+		                                  sizeof(err)), 0);
+		assert_true(sim_inject_active(&injections, SIM_FAULT_GARBAGE, start + 2 * MIN - 1));
+		assert_false(sim_inject_active(&injections, SIM_FAULT_GARBAGE, start + 2 * MIN));
+		assert_false(sim_inject_active(&injections, SIM_FAULT_FAILED, start));
+	}
 
 	static const struct {
 		enum sensor_type type;
@@ -236,7 +245,7 @@ static void test_inject(void **unused)
 	} bad[] = {
 		{ SENSOR_LIGHT, "stuck@2026-11-03T09:00:00Z/1h", "inject: stuck does not apply to light sensors" },
 		{ SENSOR_LAMP, "dim@2026-11-03T09:00:00Z/1h",
-		  "inject: unknown fault 'dim' (expected failed, stuck, blocked, covered or lamp_fault)" },
+		  "inject: unknown fault 'dim' (expected failed, stuck, blocked, covered, lamp_fault or garbage)" },
 		{ SENSOR_FOOTFALL, "blocked 2026-11-03/1h",
 		  "inject: expected KIND@START/DURATION like covered@2026-11-03T09:00:00Z/3h, got 'blocked 2026-11-03/1h'" },
 		{ SENSOR_FOOTFALL, "blocked@tomorrow/1h",
