@@ -111,8 +111,15 @@ int64_t sensor_first_backoff(const struct sensor *sensor);
 int64_t sensor_first_due(const struct sensor *sensor, int64_t now_ms);
 /* An event-driven sensor whose driver opens again is read again. */
 void sensor_recovered(struct sensor *sensor, int64_t now_ms);
+/* The first multiple of step_ms after now_ms: the next slot. */
+int64_t sensor_next_multiple(int64_t now_ms, int64_t step_ms);
+
+/* sensor_polled.c */
 /* The worker's done(): a sample started at now_ms. */
 void sensor_on_sampled(void *userdata, int64_t now_ms, int r, const struct sample *sample);
+/* A polled sensor's slot at now_ms: take (or start, or collect) its
+ * sample.  Returns when to run next. */
+int64_t sensor_poll(struct sensor *sensor, int64_t now_ms);
 void sensor_alert_changed(struct sensor *sensor, bool changed);
 void sensor_publish(struct sensor *sensor, int64_t ts_ms, double value, enum reading_direction direction);
 void sensor_publish_passes(struct sensor *sensor, int64_t ts_ms, uint64_t passes, uint64_t in, uint64_t out);
