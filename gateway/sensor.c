@@ -81,8 +81,29 @@ int64_t sensor_first_due(const struct sensor *sensor, int64_t now_ms)
 
 /* ---- opening, closing, failing ---- */
 
+/* A sample hung in the kernel (sensor_poll() said so) may never come
+ * back: the worker thread keeps it and the driver's state, and closes the
+ * driver if it ever returns; the sensor goes on with a new worker, or
+ * none when it is being freed.  A stop, a reload or a removal so never
+ * waits for a device that does not answer. */
+static void sensor_leave_hung_sample(struct sensor *sensor, bool replace)
+{
+	if (!sensor->worker || !sensor->sample_hung || !sensor_worker_abandon(sensor->worker))
+		return;
+	log_warning("sensor %s: left its device's sample behind, out for %lld s; the device is closed if it "
+	            "ever answers", sensor->config.name,
+	            (long long)((sensor_now(sensor) - sensor->sample_started_ms) / 1000));
+	sensor->worker = NULL;
+	sensor->state = NULL;
+	sensor->sample_hung = false;
+	if (replace && sensor_worker_new(sensor->setup.event, sensor_on_sampled, sensor, &sensor->worker) < 0)
+		log_error("sensor %s: cannot start a new sampling thread; it is not read until tryggd restarts",
+		          sensor->config.name);
+}
+
 void sensor_close_driver(struct sensor *sensor)
 {
+	sensor_leave_hung_sample(sensor, true);
 	if (sensor->worker)
 		sensor_worker_wait(sensor->worker);   /* never close under sample() */
 	sensor->io = sd_event_source_disable_unref(sensor->io);
@@ -244,8 +265,10 @@ struct window *sensor_open_window(struct sensor *sensor)
 
 bool sensor_cut_window(struct sensor *sensor, int64_t now_ms, struct window_result *out, struct window *cut)
 {
-	if (sensor->worker)
-		sensor_worker_finish(sensor->worker);   /* the sample in flight counts up to the stop */
+	/* The sample in flight counts up to the stop, unless it hung: a stop
+	 * does not wait for a device that does not answer. */
+	if (sensor->worker && !sensor->sample_hung)
+		sensor_worker_finish(sensor->worker);
 	sensor_catch_up(sensor, now_ms);
 	window_cut(&sensor->window, now_ms);
 	/* A window cut short in which the sensor was never read says nothing:
@@ -440,6 +463,7 @@ void sensor_free(struct sensor *sensor)
 	sensor_pair(sensor, NULL);
 	while (sensor->lamps)
 		sensor_pair(sensor->lamps, NULL);
+	sensor_leave_hung_sample(sensor, false);
 	sensor_close_driver(sensor);          /* after a sample in flight */
 	sensor_worker_free(sensor->worker);
 	free(sensor->pending);

@@ -40,8 +40,10 @@
  * converting: `failed` ("no answer from the device for N s") is raised
  * once, at the first slot due that long after it was started, while the
  * driver stays open (closing it would wait for the sample); the sample's
- * return is judged as any sample, at the time it came back.  A stop or a
- * reload still waits for it (sensor_worker.h).
+ * return is judged as any sample, at the time it came back.  A stop, a
+ * reload or a removal does not wait for a hung sample: the worker thread
+ * keeps it with the driver's state and closes the driver if it ever
+ * returns (sensor_worker_abandon()).
  *
  * The daemon owns every struct sensor (sensor_new / sensor_free).  A
  * sensor keeps its own copies of its configuration and of the strings in

@@ -58,7 +58,7 @@ static void sensor_exchange(struct sensor *sensor, struct sensor_running *other)
  * until the driver was closed.  Then the driver is closed. */
 static void sensor_let_go(struct sensor *sensor, int64_t now_ms, bool staying_event_driven)
 {
-	if (sensor->worker)
+	if (sensor->worker && !sensor->sample_hung)
 		sensor_worker_finish(sensor->worker);   /* the sample in flight counts, up to now */
 	sensor_catch_up(sensor, now_ms);
 	if (sensor->event_driven && !staying_event_driven && sensor->tick_passes > 0) {

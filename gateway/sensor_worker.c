@@ -29,12 +29,25 @@ struct sensor_worker {
 	pthread_cond_t changed;      /* any of the flags below changed */
 	/* under lock */
 	bool job, running, finished, quit;
+	/* The loop stopped waiting for the sample in flight: the thread closes
+	 * the driver and frees the worker when (if) it comes back. */
+	bool abandoned;
 	const struct driver_ops *driver;
 	void *state;
 	int64_t now_ms;
 	int result;
 	struct sample sample;
 };
+
+/* What is left of a worker once its thread is gone or done with it. */
+static void worker_release(struct sensor_worker *worker)
+{
+	if (worker->fd >= 0)
+		close(worker->fd);
+	pthread_cond_destroy(&worker->changed);
+	pthread_mutex_destroy(&worker->lock);
+	free(worker);
+}
 
 static void *worker_main(void *argument)
 {
@@ -56,6 +69,12 @@ static void *worker_main(void *argument)
 		int result = driver->sample(state, now, &sample);
 
 		pthread_mutex_lock(&worker->lock);
+		if (worker->abandoned) {
+			pthread_mutex_unlock(&worker->lock);
+			driver->close(state);
+			worker_release(worker);
+			return NULL;
+		}
 		worker->result = result;
 		worker->sample = sample;
 		worker->running = false;
@@ -154,11 +173,29 @@ void sensor_worker_free(struct sensor_worker *worker)
 		pthread_join(worker->thread, NULL);
 	}
 	sd_event_source_disable_unref(worker->source);
-	if (worker->fd >= 0)
-		close(worker->fd);
-	pthread_cond_destroy(&worker->changed);
-	pthread_mutex_destroy(&worker->lock);
-	free(worker);
+	worker_release(worker);
+}
+
+bool sensor_worker_abandon(struct sensor_worker *worker)
+{
+	if (!worker || !worker->thread_started)
+		return false;
+	pthread_t thread = worker->thread;
+	pthread_mutex_lock(&worker->lock);
+	bool in_flight = worker->running;
+	if (in_flight) {
+		/* The loop's source must not outlive the loop; the rest is the
+		 * thread's once the lock is let go: it may free the worker at
+		 * once, so nothing of it is touched after. */
+		worker->source = sd_event_source_disable_unref(worker->source);
+		worker->abandoned = true;
+		worker->quit = true;
+	}
+	pthread_mutex_unlock(&worker->lock);
+	if (!in_flight)
+		return false;
+	pthread_detach(thread);
+	return true;
 }
 
 int sensor_worker_start(struct sensor_worker *worker, const struct driver_ops *driver, void *state,

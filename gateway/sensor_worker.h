@@ -51,4 +51,13 @@ void sensor_worker_finish(struct sensor_worker *worker);
  * called for it): before the loop closes the driver. */
 void sensor_worker_wait(struct sensor_worker *worker);
 
+/* A sample hung in the kernel may never come back, and waiting for it
+ * would hang a stop or a reload.  When a sample is in the driver's
+ * sample() now, the worker and the driver's state become the thread's:
+ * it closes the driver (driver->close) and frees the worker when the
+ * sample returns, or they go with the process; the caller forgets both
+ * and returns true.  False, and nothing changed, when no sample is in
+ * flight (free the worker as usual). */
+bool sensor_worker_abandon(struct sensor_worker *worker);
+
 #endif

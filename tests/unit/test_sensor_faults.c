@@ -139,6 +139,7 @@ static struct {
 	bool fails;                  /* the first sample comes back with -EIO */
 	atomic_int samples;
 	atomic_bool returned;        /* the first sample is back */
+	atomic_int closes;           /* the driver closed, by the loop or the worker thread */
 	int64_t opened_ms[8];        /* on the loop */
 	size_t opens;
 } hang;
@@ -167,6 +168,12 @@ static int hang_sample(void *state, int64_t now_ms, struct sample *out)
 	return hang.fails ? -EIO : 0;
 }
 
+static void hang_close(void *state)
+{
+	(void)state;
+	atomic_fetch_add(&hang.closes, 1);
+}
+
 static const struct driver_ops light_driver = {
 	.name = "light", .types = 1u << SENSOR_LIGHT, .open = polled_open, .close = nothing_to_close,
 	.sample = polled_sample,
@@ -180,7 +187,7 @@ static const struct driver_ops edges_driver = {
 	.event_fd = edges_fd, .read_events = edges_read,
 };
 static const struct driver_ops hang_driver = {
-	.name = "hang", .types = 1u << SENSOR_LIGHT, .open = hang_open, .close = nothing_to_close,
+	.name = "hang", .types = 1u << SENSOR_LIGHT, .open = hang_open, .close = hang_close,
 	.sample = hang_sample, .sample_may_block = true,
 };
 
@@ -573,6 +580,54 @@ static void test_hung_sample_that_fails_backs_off_from_its_return(void **unused)
 	assert_int_equal(run.counters.failures, 1);
 }
 
+/* A stop while a sample hangs: the window is cut and the sensor freed at
+ * once, not when (if) the device answers; the worker thread closes the
+ * driver when the sample finally returns. */
+static struct window_result stop_cut;
+static bool stop_cut_kept;
+
+static int64_t stop_now(void *userdata, int64_t now_ms)
+{
+	(void)userdata;
+	stop_cut_kept = sensor_cut_window(run.sensor, now_ms, &stop_cut, NULL);
+	sd_event_exit(run.event, 0);
+	return -1;
+}
+
+static void test_stop_leaves_a_hung_sample_behind(void **unused)
+{
+	(void)unused;
+	memset(&hang, 0, sizeof(hang));
+	assert_int_equal(pipe(hang.release), 0);
+	static const test_timer timers[] = { stop_now };
+	static const int64_t first[] = { 40500 };
+	struct sensor_config config = config_of(SENSOR_LIGHT, "hang");
+	struct timespec before, after;
+	clock_gettime(CLOCK_MONOTONIC, &before);
+	run_sensor(&config, 60, 50, NULL, timers, first, 1);   /* cut, then sensor_free() */
+	clock_gettime(CLOCK_MONOTONIC, &after);
+	/* Raised at 30 s; the run ended with the sample still out. */
+	assert_int_equal(run.change_count, 1);
+	assert_string_equal(run.changes[0].detail, "no answer from the device for 30 s");
+	assert_false(atomic_load(&hang.returned));
+	assert_int_equal(atomic_load(&hang.closes), 0);
+	/* The window as it stood: nothing read in it, so nothing to flush. */
+	assert_false(stop_cut_kept);
+	/* 40.5 virtual seconds at speed 50 are 0.8 s; the stop did not wait. */
+	double seconds = (double)(after.tv_sec - before.tv_sec) + (double)(after.tv_nsec - before.tv_nsec) / 1e9;
+	assert_true(seconds < 5.0);
+	/* The device answers at last: the thread closes the driver and goes. */
+	assert_int_equal(write(hang.release[1], "x", 1), 1);
+	for (int i = 0; i < 5000 && atomic_load(&hang.closes) == 0; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	assert_true(atomic_load(&hang.returned));
+	assert_int_equal(atomic_load(&hang.closes), 1);
+	/* Give the detached thread time to free the worker after the close. */
+	nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	close(hang.release[0]);
+	close(hang.release[1]);
+}
+
 /* ---- the sim driver's injected garbage ---- */
 
 static void run_sim(enum sensor_type type, const char *inject, const char *profiles, int64_t seconds)
@@ -639,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_input_gone_and_back),
 		cmocka_unit_test(test_hung_sample_is_said_once),
 		cmocka_unit_test(test_hung_sample_that_fails_backs_off_from_its_return),
+		cmocka_unit_test(test_stop_leaves_a_hung_sample_behind),
 		cmocka_unit_test(test_sim_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
