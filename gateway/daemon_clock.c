@@ -114,7 +114,9 @@ void daemon_on_clock_step(void *userdata, int64_t step_ms, int64_t before_ms, in
 	char before[TIMEFMT_RFC3339_SIZE], now[TIMEFMT_RFC3339_SIZE];
 	timefmt_rfc3339(before_ms, before);
 	timefmt_rfc3339(now_ms, now);
-	int64_t size_s = (step_ms < 0 ? -step_ms : step_ms) / 1000;
+	/* Rounded: a step is measured against the monotonic clock, so one of
+	 * 120 s set by hand reads 119.999 s, and "119 s" would mislead. */
+	int64_t size_s = ((step_ms < 0 ? -step_ms : step_ms) + 500) / 1000;
 	log_warning("the clock stepped %s by %lld s, from %s to %s: the open window is cut at the step, and the "
 	            "next one opens on the new clock",
 	            step_ms < 0 ? "back" : "forward", (long long)size_s, before, now);
