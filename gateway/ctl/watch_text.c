@@ -261,16 +261,40 @@ static size_t json_number_length(const char *text, size_t length)
 	return i;
 }
 
-/* Whether every number in text, which cJSON took, is one JSON allows:
- * cJSON reads numbers with strtod, so it also takes "05", "-01", "1." and
- * "1.e5", which would make the line no JSON for a stricter reader. */
-static bool json_numbers_strict(const char *text, size_t length)
+static bool is_hex(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Whether the escape after the backslash at text[i] is one JSON allows:
+ * cJSON takes "\u0rag" (its hex reader says 0 for what is not hex). */
+static bool json_escape_strict(const char *text, size_t length, size_t i)
+{
+	if (i + 1 >= length)
+		return false;
+	if (text[i + 1] != 'u')
+		return strchr("\"\\/bfnrt", text[i + 1]) != NULL && text[i + 1] != '\0';
+	for (size_t k = 2; k <= 5; k++)
+		if (i + k >= length || !is_hex(text[i + k]))
+			return false;
+	return true;
+}
+
+/* Whether every number and every escape in text, which cJSON took, is one
+ * JSON allows: cJSON reads numbers with strtod, so it also takes "05",
+ * "-01", "1." and "1.e5", and \u escapes that are not four hex digits,
+ * which would make the line no JSON for a stricter reader. */
+static bool json_tokens_strict(const char *text, size_t length)
 {
 	for (size_t i = 0; i < length;) {
 		if (text[i] == '"') {
-			for (i++; i < length && text[i] != '"'; i++)
-				if (text[i] == '\\')
+			for (i++; i < length && text[i] != '"'; i++) {
+				if (text[i] == '\\') {
+					if (!json_escape_strict(text, length, i))
+						return false;
 					i++;
+				}
+			}
 			i++;
 		} else if (text[i] == '-' || is_digit(text[i])) {
 			/* The whole token as cJSON takes it, against the grammar. */
@@ -314,7 +338,7 @@ int watch_json_line(const char *topic, const void *payload, size_t length, bool 
 	} else if (!parsed) {
 		fputs("null,\"text\":", out);
 		put_json_string(out, text, length);
-	} else if (!has_control(text, length) && json_numbers_strict(text, length)) {
+	} else if (!has_control(text, length) && json_tokens_strict(text, length)) {
 		/* As it came, so every digit stays; blanks around it go. */
 		size_t first = 0, last = length;
 		while (first < last && json_blank(text[first]))

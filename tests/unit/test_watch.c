@@ -465,6 +465,16 @@ static void test_json_lines(void **state)
 	 * again as JSON, not passed on. */
 	assert_json_line("t", "{\"seq\":05,\"v\":1.,\"w\":-0.5e+1}", false,
 	                 "{\"topic\":\"t\",\"retained\":false,\"payload\":{\"seq\":5,\"v\":1,\"w\":-5}}\n");
+	/* An escape cJSON takes but JSON does not (found by fuzz_watch: its hex
+	 * reader says 0 for "0rag"): written again as JSON, not passed on. */
+	const char *lenient = "{\"a\\u0rage\":1}";
+	char *escape = json_line("t", lenient, strlen(lenient), false);
+	assert_non_null(escape);
+	assert_non_null(strstr(escape, "\"payload\":{"));
+	assert_null(strstr(escape, "\\u0rag"));
+	free(escape);
+	assert_json_line("t", "{\"k\\u00e5\":\"\\n\\/\"}", false,
+	                 "{\"topic\":\"t\",\"retained\":false,\"payload\":{\"k\\u00e5\":\"\\n\\/\"}}\n");
 	/* Not JSON: as text. */
 	assert_json_line("t", "hello \"you\"", false,
 	                 "{\"topic\":\"t\",\"retained\":false,\"payload\":null,\"text\":\"hello \\\"you\\\"\"}\n");
