@@ -85,7 +85,10 @@ static void put_health_field(const struct watch_view *view, FILE *out, const cJS
 {
 	static const char *const losses[] = { "dropped", "lost", "problems", "spool_dropped", "rejected", "missing",
 	                                      "unstamped_windows", "implausible" };
-	if (cJSON_IsNumber(item) && strcmp(item->string, "uptime_s") == 0) {
+	/* An uptime as a span only when it is one: a hostile or broken message
+	 * may say 1e105 or -3 (a cast of that to int64_t is undefined). */
+	if (cJSON_IsNumber(item) && strcmp(item->string, "uptime_s") == 0 && item->valuedouble >= 0 &&
+	    item->valuedouble < 1e12) {
 		char span[WATCH_DURATION_SIZE];
 		watch_format_duration((int64_t)(item->valuedouble * 1000), span);
 		fprintf(out, "up %s", span);
