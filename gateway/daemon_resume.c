@@ -13,10 +13,8 @@
 
 void daemon_forget_cut_windows(struct daemon *daemon)
 {
-	sqlite3 *database = state_database(daemon->state);
-	int r = window_resume_open(database);
-	if (r == 0)
-		r = window_resume_forget(database);
+	/* The table was made at the start (daemon_resume_windows()). */
+	int r = window_resume_forget(state_database(daemon->state));
 	if (r < 0)
 		log_debug("state: cannot clear the cut windows: %s", strerror(-r));
 }

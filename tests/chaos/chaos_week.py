@@ -66,7 +66,6 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,7 +75,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from mqtt_resilience import Broker, Subscriber, Tryggd, find_program  # noqa: E402
+from mqtt_resilience import Broker, Subscriber, Tryggd, find_program, highest_recorded_seq  # noqa: E402
 from capture import Problems  # noqa: E402
 
 WEEK_S = 7 * 86400
@@ -218,7 +217,7 @@ class Week:
         self.tryggd.log.close()
         run = self.runs[-1]
         run["killed"] = time.monotonic()
-        run["last_seq"] = last_recorded_seq(self.state)
+        run["last_seq"] = highest_recorded_seq(self.state)
 
     # ---- the week
 
@@ -284,7 +283,7 @@ class Week:
         except subprocess.TimeoutExpired:
             status = None
         self.tryggd.reader.join(timeout=5)
-        self.runs[-1]["last_seq"] = last_recorded_seq(self.state)
+        self.runs[-1]["last_seq"] = highest_recorded_seq(self.state)
         wall = time.monotonic() - self.t0
         self.problems.expect(status == 0, f"tryggd ends the week and exits 0 ({wall:.1f} s)",
                              f"status {status}; {self.tryggd.log.name}")
@@ -302,30 +301,6 @@ class Week:
         self.store.close()
         self.broker.close()
         self.disk.close()
-
-
-def last_recorded_seq(state):
-    """The highest seq tryggd recorded: the outbox's and tryggd.db's, read
-    on copies (a restart takes the larger)."""
-    import sqlite3
-    best = 0
-    for name in ("mqtt-buffer.db", "tryggd.db"):
-        src = os.path.join(state, name)
-        if not os.path.exists(src):
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            for suffix in ("", "-wal"):
-                if os.path.exists(src + suffix):
-                    shutil.copyfile(src + suffix, os.path.join(tmp, "copy.db" + suffix))
-            db = sqlite3.connect(os.path.join(tmp, "copy.db"))
-            try:
-                row = db.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()
-                best = max(best, row[0] if row else 0)
-            except sqlite3.Error:
-                pass
-            finally:
-                db.close()
-    return best
 
 
 # ---- the checks

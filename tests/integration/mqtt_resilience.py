@@ -431,6 +431,22 @@ def recorded_seq(state_dir):
     return _query_copy(state_dir, "tryggd.db", "SELECT value FROM meta WHERE key = 'sequence'")[0][0]
 
 
+def highest_recorded_seq(state_dir):
+    """The highest seq tryggd recorded in either file that keeps one, the
+    outbox and tryggd.db, read on copies (a start goes on from the larger);
+    a file missing, or without the table yet, counts as 0."""
+    best = 0
+    for name in ("mqtt-buffer.db", "tryggd.db"):
+        if not os.path.exists(os.path.join(state_dir, name)):
+            continue
+        try:
+            rows = _query_copy(state_dir, name, "SELECT value FROM meta WHERE key = 'sequence'")
+        except sqlite3.Error:
+            continue
+        best = max(best, rows[0][0] if rows else 0)
+    return best
+
+
 # ---------------------------------------------------------------- seq
 
 class SeqReport:
