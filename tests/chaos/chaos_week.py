@@ -75,7 +75,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from mqtt_resilience import Broker, Subscriber, Tryggd, find_program, highest_recorded_seq  # noqa: E402
+from mqtt_resilience import Broker, Subscriber, Tryggd, close_all, find_program, highest_recorded_seq  # noqa: E402
 from capture import Problems  # noqa: E402
 
 WEEK_S = 7 * 86400
@@ -292,12 +292,7 @@ class Week:
         return wall
 
     def close(self):
-        for thing in (self.tryggd, self.sub):
-            if thing is not None:
-                try:
-                    thing.close()
-                except Exception as e:  # noqa: BLE001 (tear down the rest anyway)
-                    print(f"  (teardown: {e})")
+        close_all((self.tryggd, self.sub))
         self.store.close()
         self.broker.close()
         self.disk.close()

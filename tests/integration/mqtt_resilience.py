@@ -69,6 +69,19 @@ def stop_process(proc, timeout_s=10.0):
         proc.wait()
 
 
+
+def close_all(things):
+    """close() each of things that is not None, in order; one that fails is
+    said and the rest are closed anyway."""
+    for thing in things:
+        if thing is None:
+            continue
+        try:
+            thing.close()
+        except Exception as e:  # noqa: BLE001 (tear down the rest anyway)
+            print(f"  (teardown of {type(thing).__name__}: {e})")
+
+
 # ---------------------------------------------------------------- broker
 
 def spawn_mosquitto(conf, log_path, wrap=None):
@@ -184,38 +197,66 @@ class Broker:
 
 # ---------------------------------------------------------------- subscriber
 
-class Subscriber:
-    """mosquitto_sub -c -i ID -q 1 on PREFIX/#, one line per message
-    (retain flag, topic, payload in hex) appended to a file.  It reconnects
-    by itself, about a second after its broker is back, and subscribes
-    again (so retained messages come again, flagged); should it have
-    exited, ensure() starts it again with the same id.  Either way the
-    broker hands it what it queued for the session."""
+class SessionSubscriber:
+    """mosquitto_sub -V mqttv311 -c -i ID -q 1 on PREFIX/# at one port: one
+    line per message (arrival time, retain flag, topic, payload) appended
+    to a file.  A persistent session at QoS 1, so the broker (or the node)
+    keeps what comes while it is away; should it have exited, ensure()
+    starts it again with the same id and the broker hands it the queue.
+    payload_format: '%x' (hex, any payload) or '%p' (as sent: half the
+    file, for payloads of one line such as tryggd's JSON)."""
 
-    def __init__(self, broker, prefix, path):
-        self.broker = broker
+    def __init__(self, port, prefix, path, payload_format="%x"):
+        self.port = port
         self.prefix = prefix
         self.path = path
+        self.payload_format = payload_format
         self.client_id = f"{prefix}-sub"
         self.proc = None
         self.starts = 0
         open(path, "wb").close()
 
-    def _spawn(self):
-        out = open(self.path, "ab")
-        try:
-            self.proc = subprocess.Popen(
-                [find_program("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(self.broker.port),
-                 "-c", "-i", self.client_id, "-q", "1", "-t", f"{self.prefix}/#", "-F", "%r %t %x"],
-                stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        finally:
-            out.close()
-        self.starts += 1
-
     def ensure(self):
         """Running (started again if it exited); the broker must be up."""
-        if self.proc is None or self.proc.poll() is not None:
-            self._spawn()
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        with open(self.path, "ab") as out:
+            self.proc = subprocess.Popen(
+                [find_program("mosquitto_sub"), "-V", "mqttv311", "-h", "127.0.0.1", "-p", str(self.port),
+                 "-c", "-i", self.client_id, "-q", "1", "-t", f"{self.prefix}/#",
+                 "-F", f"%U %r %t {self.payload_format}"],
+                stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.starts += 1
+
+    def pids(self):
+        return [self.proc.pid] if self.proc is not None and self.proc.poll() is None else []
+
+    def publish_marker(self, name, port=None, timeout_s=20):
+        """Publish PREFIX/_test/NAME (to port, default the subscriber's)
+        until it is in the file: True once it is, False after timeout_s.
+        The broker hands one subscriber its messages in the order they
+        came, so what came before is in the file too."""
+        return publish_until_seen(self.path, f"{self.prefix}/_test/{name}",
+                                  ["-V", "mqttv311", "-h", "127.0.0.1", "-p", str(port or self.port)], timeout_s,
+                                  self.ensure)
+
+    def timed_messages(self):
+        """[(arrival unix time, topic, payload str)], markers left out."""
+        return [(float(lead[0]), topic, payload)
+                for lead, topic, payload in subscriber_lines(self.path, self.prefix, 2, self.payload_format)]
+
+    def close(self):
+        stop_process(self.proc)
+
+
+class Subscriber(SessionSubscriber):
+    """A SessionSubscriber on one of this module's Brokers, whose every
+    marker must come through (the test ends at once if one does not).  It
+    reconnects by itself about a second after its broker is back, and
+    subscribes again (so retained messages come again, flagged)."""
+
+    def __init__(self, broker, prefix, path):
+        super().__init__(broker.port, prefix, path)
 
     def start(self):
         """Subscribe and wait until a marker went through: from here on the
@@ -225,59 +266,60 @@ class Subscriber:
         self.marker("probe", 15)
 
     def marker(self, name, timeout_s=30):
-        """Publish PREFIX/_test/NAME until it is in the file.  The broker
-        hands one subscriber its messages in the order they came, so what
-        tryggd sent before is in the file too."""
-        if not publish_until_seen(self.path, f"{self.prefix}/_test/{name}",
-                                  ["-h", "127.0.0.1", "-p", str(self.broker.port)], timeout_s, self.ensure):
+        if not self.publish_marker(name, timeout_s=timeout_s):
             sys.exit(f"FAIL: the {name} marker did not come through the broker within {timeout_s} s")
 
     def messages(self):
         """[(topic, payload str)] in arrival order, markers left out."""
-        return [(topic, payload) for _, topic, payload in subscriber_lines(self.path, self.prefix, 1)]
+        return [(topic, payload) for _, topic, payload in self.timed_messages()]
 
     def seqs(self):
         return [json.loads(p)["seq"] for t, p in self.messages() if t.endswith("/reading")]
-
-    def close(self):
-        stop_process(self.proc)
 
 
 def publish_until_seen(path, topic, pub_args, timeout_s, before_each):
     """Publish a marker on topic (mosquitto_pub PUB_ARGS, QoS 1), calling
     before_each() before each try, until a subscriber wrote it to path
-    (within a second of a try): True, or False after timeout_s."""
+    (within two seconds of a try): True, or False after timeout_s.  Reads
+    only what the file gained since the call: it may be large."""
     needle = f" {topic} ".encode()
+    offset = os.path.getsize(path)
+    carry = b""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         before_each()
         subprocess.run([find_program("mosquitto_pub"), *pub_args, "-q", "1", "-t", topic, "-m", "marker"],
-                       capture_output=True, timeout=10)
-        end = time.monotonic() + 1.0
+                       capture_output=True, timeout=15)
+        end = time.monotonic() + 2.0
         while time.monotonic() < end:
             with open(path, "rb") as f:
-                if needle in f.read():
-                    return True
+                f.seek(offset)
+                chunk = f.read()
+            offset += len(chunk)
+            if needle in carry + chunk:
+                return True
+            carry = (carry + chunk)[-(len(needle) + 64):]
             time.sleep(0.05)
     return False
 
 
-def subscriber_lines(path, prefix, leading):
-    """What a mosquitto_sub -F '... %t %x' wrote to path, in arrival order,
-    markers (PREFIX/_test/...) left out: [(the `leading` fields before the
-    topic (bytes), topic, payload str)]."""
+def subscriber_lines(path, prefix, leading, payload_format="%x"):
+    """What a mosquitto_sub -F '... %t %x' (or %p) wrote to path, in arrival
+    order, markers (PREFIX/_test/...) left out: [(the `leading` fields
+    before the topic (bytes), topic, payload str)]."""
     out = []
     with open(path, "rb") as f:
         for raw in f:
-            parts = raw.rstrip(b"\n").split(b" ")
+            parts = raw.rstrip(b"\n").split(b" ", leading + 1)
             if len(parts) < leading + 1:
                 continue
             topic = parts[leading].decode("utf-8", errors="replace")
             if topic.startswith(f"{prefix}/_test/"):
                 continue
-            payload = bytes.fromhex(parts[leading + 1].decode("ascii")).decode("utf-8", errors="replace") \
-                if len(parts) == leading + 2 else ""
-            out.append((parts[:leading], topic, payload))
+            payload = parts[leading + 1] if len(parts) == leading + 2 else b""
+            if payload_format == "%x":
+                payload = bytes.fromhex(payload.decode("ascii"))
+            out.append((parts[:leading], topic, payload.decode("utf-8", errors="replace")))
     return out
 
 
@@ -533,11 +575,7 @@ class Run:
         order = [t for t in self.things if isinstance(t, Tryggd)] + \
                 [s for s in self.things if isinstance(s, Subscriber)] + \
                 [b for b in self.things if isinstance(b, Broker)]
-        for thing in order:
-            try:
-                thing.close()
-            except Exception as e:  # noqa: BLE001 (tear down the rest anyway)
-                print(f"  (teardown of {type(thing).__name__}: {e})")
+        close_all(order)
 
     def finish(self, ok_text):
         print(f"runtime {self.elapsed():.1f} s")

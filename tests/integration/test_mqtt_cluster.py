@@ -40,7 +40,7 @@ import uuid
 # Beside this file; no __pycache__ in the source tree.
 sys.dont_write_bytecode = True
 from mqtt_resilience import (  # noqa: E402
-    Problems, Tryggd, find_program, publish_until_seen, recorded_seq, subscriber_lines)
+    Problems, SessionSubscriber, Tryggd, find_program, recorded_seq)
 from rabbit_cluster import Cluster, children  # noqa: E402
 
 # tryggd on a simulated clock, so that the kill finds many messages in
@@ -68,54 +68,6 @@ RECONNECT_RACE_IS_KNOWN = False
 
 def fail(text):
     sys.exit(f"FAIL: {text}")
-
-
-class Subscriber:
-    """mosquitto_sub -V mqttv311 -c -i ID -q 1 on PREFIX/# at one node: one
-    line per message (arrival time, retain flag, topic, payload in hex)
-    appended to a file; started again with the same id if it exits, so the
-    node hands it what it queued."""
-
-    def __init__(self, port, prefix, path):
-        self.port = port
-        self.prefix = prefix
-        self.path = path
-        self.client_id = f"{prefix}-sub"
-        self.proc = None
-        self.starts = 0
-        open(path, "wb").close()
-
-    def ensure(self):
-        if self.proc is not None and self.proc.poll() is None:
-            return
-        with open(self.path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [find_program("mosquitto_sub"), "-V", "mqttv311", "-h", "127.0.0.1", "-p", str(self.port),
-                 "-c", "-i", self.client_id, "-q", "1", "-t", f"{self.prefix}/#", "-F", "%U %r %t %x"],
-                stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        self.starts += 1
-
-    def marker(self, name, port=None, timeout_s=20):
-        """Publish PREFIX/_test/NAME (to node port, default the
-        subscriber's) until it is in the file: a node hands a queue's
-        messages in order, so what came before is in the file too."""
-        return publish_until_seen(self.path, f"{self.prefix}/_test/{name}",
-                                  ["-V", "mqttv311", "-h", "127.0.0.1", "-p", str(port or self.port)], timeout_s,
-                                  self.ensure)
-
-    def messages(self):
-        """[(arrival unix time, topic, payload str)], markers left out."""
-        return [(float(lead[0]), topic, payload)
-                for lead, topic, payload in subscriber_lines(self.path, self.prefix, 2)]
-
-    def close(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def retained(port, topic):
@@ -188,17 +140,17 @@ def main(argv):
         print(f"RabbitMQ: two nodes booted in {boot:.1f} s, clustered in {joined:.1f} s "
               f"(A {a.name} MQTT {a.mqtt_port}, B {b.name} MQTT {b.mqtt_port})")
 
-        sub = Subscriber(b.mqtt_port, prefix, os.path.join(work, "subscriber-b.txt"))
-        if not sub.marker("probe"):
+        sub = SessionSubscriber(b.mqtt_port, prefix, os.path.join(work, "subscriber-b.txt"))
+        if not sub.publish_marker("probe"):
             fail("the subscriber on B got nothing published to B")
         # A message published to A reaches the queue on B: the cluster routes.
-        p.expect(sub.marker("via-a", port=a.mqtt_port), "a message published to A reaches the subscriber on B")
+        p.expect(sub.publish_marker("via-a", port=a.mqtt_port), "a message published to A reaches the subscriber on B")
 
         config = os.path.join(work, "tryggd.conf")
         write_config(config, gateway=gateway, prefix=prefix, source=source, state_dir=state, uris=[a.uri, b.uri])
         tryggd = Tryggd(binary, config, os.path.join(work, "tryggd.log"))
         first = tryggd.wait_for(r"mqtt: connected to", 15)
-        if not p.expect(first is not None and first[1].endswith(a.uri), f"tryggd connects to A, listed first",
+        if not p.expect(first is not None and first[1].endswith(a.uri), "tryggd connects to A, listed first",
                         first and first[1]):
             fail(f"tryggd is not connected to A; see {work}/tryggd.log")
 
@@ -242,7 +194,7 @@ def main(argv):
                                stop[-1][1])
         delivered, kept, dropped = (int(x) for x in m.groups()) if m else (None, None, None)
         p.expect(m and kept == 0 and dropped == 0, "nothing kept or dropped at the stop", stop and stop[-1][1])
-        p.expect(sub.marker("end"), "the end marker comes through B")
+        p.expect(sub.publish_marker("end"), "the end marker comes through B")
         # Where tryggd really was, as each node saw it.
         accepted = f"accepting MQTT connection .*client id: {re.escape(gateway)}\\)"
         on_a, on_b = (len(re.findall(accepted, n.log_text())) for n in (a, b))
@@ -254,7 +206,7 @@ def main(argv):
             p.expect(on_b == 1, "B accepted one connection from tryggd", f"{on_b}")
 
         # ---- what the subscriber on B got
-        messages = sub.messages()
+        messages = sub.timed_messages()
         last = recorded_seq(state)
         readings = [(t, json.loads(pl)["seq"]) for t, topic, pl in messages if topic.endswith("/reading")]
         seqs = [s for _, s in readings]
