@@ -27,7 +27,6 @@ everything holds, 1 with the list of what did not.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid

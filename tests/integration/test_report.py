@@ -34,7 +34,6 @@ Exit 0 when all hold, 1 with the list of what did not; the working folder
 is kept on failure and printed.
 """
 
-import calendar
 import csv
 import datetime
 import io

@@ -17,7 +17,6 @@ retention and drops it (measured, 1.79):
 Exit 0 when all hold, 1 with the list of what did not.
 """
 
-import calendar
 import os
 import re
 import subprocess

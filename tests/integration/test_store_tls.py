@@ -26,8 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import uuid
 
 import capture
 import fake_store

@@ -24,7 +24,6 @@ Exit 0 when all hold, 1 with the list of what did not.  The working
 directory is kept on failure and printed.
 """
 
-import calendar
 import json
 import os
 import queue
@@ -103,7 +102,7 @@ class Watch:
     def finish(self, timeout_s):
         """Every line until the end; the exit status (None: still running, killed)."""
         deadline = time.monotonic() + timeout_s
-        while (line := self.wait_line(max(0.1, deadline - time.monotonic()))) is not None:
+        while self.wait_line(max(0.1, deadline - time.monotonic())) is not None:
             if time.monotonic() > deadline:
                 break
         try:
