@@ -344,6 +344,7 @@ class Fleet:
     def kill_node(self):
         self.kill = self.broker.kill_node()
         self.say("node A SIGKILLed (beam.smp and all)")
+        self.prober.move()
         again = self.wait_logs(r"mqtt: connected again", FAILOVER_TIMEOUT_S, after=self.kill[1])
         self.p.expect(len(again) == len(self.gateways), "every gateway connects again after the kill",
                       f"{len(again)} of {len(self.gateways)}; not: "

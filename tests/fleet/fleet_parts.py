@@ -337,8 +337,8 @@ class Prober(threading.Thread):
     connection of its own) publishes the time it sends on PREFIX/_probe
     every period_s; the subscriber's arrival time minus it is the delay
     of the broker (and the cluster) under the fleet's load, with no tryggd
-    in it.  port_of() says where to publish; a publisher whose node died is
-    started again there."""
+    in it.  port_of() says where to publish; after a node is killed,
+    move() starts the publisher again there."""
 
     def __init__(self, prefix, port_of, period_s=0.25):
         super().__init__(daemon=True)
@@ -372,6 +372,14 @@ class Prober(threading.Thread):
                     self.sent += 1
                 except (BrokenPipeError, OSError):
                     pass
+
+    def move(self):
+        """Publish from now on where port_of() says: a mosquitto_pub -l
+        whose node died keeps trying that node, so it is stopped and the
+        next period starts one at the live port."""
+        with self.lock:
+            stop_process(self.proc, timeout_s=2)
+            self.proc = None
 
     def pids(self):
         return [self.proc.pid] if self.proc is not None and self.proc.poll() is None else []
