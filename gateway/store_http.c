@@ -176,13 +176,26 @@ static void http_check_done(struct store_http *http)
 
 int store_http_url(const char *base, const char *path, const char *const *pairs, char **out)
 {
-	char *text = NULL, *pair = NULL;
+	char *text = NULL, *pair = NULL, *base_path = NULL, *full_path = NULL;
 	int r = -EINVAL;
 	CURLU *url = curl_url();
 	if (!url)
 		return -ENOMEM;
 	if (curl_url_set(url, CURLUPART_URL, base, 0) != CURLUE_OK ||
-	    curl_url_set(url, CURLUPART_PATH, path, 0) != CURLUE_OK)
+	    curl_url_get(url, CURLUPART_PATH, &base_path, 0) != CURLUE_OK)
+		goto out;
+	/* Under base's own path, as tryggctl's "URL/query": a store behind
+	 * a prefix (a VictoriaMetrics cluster's /insert/0/influx, a proxy's
+	 * /influx) is reached there, not at the host's root. */
+	size_t base_length = strlen(base_path);
+	while (base_length > 0 && base_path[base_length - 1] == '/')
+		base_length--;
+	if (asprintf(&full_path, "%.*s%s", (int)base_length, base_path, path) < 0) {
+		full_path = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	if (curl_url_set(url, CURLUPART_PATH, full_path, 0) != CURLUE_OK)
 		goto out;
 	for (size_t i = 0; pairs[i]; i += 2) {
 		r = -ENOMEM;
@@ -205,6 +218,8 @@ int store_http_url(const char *base, const char *path, const char *const *pairs,
 	r = *out ? 0 : -ENOMEM;
 out:
 	free(pair);
+	free(full_path);
+	curl_free(base_path);
 	curl_free(text);
 	curl_url_cleanup(url);
 	return r;

@@ -52,10 +52,10 @@ int store_http_new(sd_event *event, const struct influx_config *config, struct s
 /* Requests under way are dropped without their callbacks. */
 void store_http_free(struct store_http *http);
 
-/* base's scheme, host and port with path, and the query made of pairs
- * (key, value, key, value, ..., NULL), each value URL-encoded so that no
- * name can change the query.  *out is the caller's to free().  0, -EINVAL
- * (a URL libcurl refuses) or -ENOMEM. */
+/* base (scheme, host, port and any path of its own) with path under it,
+ * and the query made of pairs (key, value, key, value, ..., NULL), each
+ * value URL-encoded so that no name can change the query.  *out is the
+ * caller's to free().  0, -EINVAL (a URL libcurl refuses) or -ENOMEM. */
 int store_http_url(const char *base, const char *path, const char *const *pairs, char **out);
 
 /* Start a request; done(userdata, ...) is called from the loop when it

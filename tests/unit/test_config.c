@@ -1451,6 +1451,10 @@ static void test_influx_rules(void **state)
 	assert_int_equal(fixture->config.influx.spool_max_bytes, 64 * 1024 * 1024);
 	assert_loads(fixture, GATEWAY "[influx]\nurl = http://vm:8428\napi = victoriametrics\nverify = none\n" LIGHT_SENSOR);
 	assert_int_equal(fixture->config.influx.verify, INFLUX_VERIFY_NONE);
+	/* A cluster's vminsert serves the line protocol under a path. */
+	assert_loads(fixture, GATEWAY "[influx]\nurl = http://vminsert:8480/insert/0/influx/\napi = victoriametrics\n"
+	                      "verify = none\n" LIGHT_SENSOR);
+	assert_string_equal(fixture->config.influx.url, "http://vminsert:8480/insert/0/influx");
 }
 
 /* ---- [sensor.NAME] ----------------------------------------------------- */

@@ -37,6 +37,9 @@ static void test_write_urls(void **state)
 	assert_write_url(INFLUX_V3, &config, "http://127.0.0.1:8086/api/v3/write_lp?db=trygghet&precision=second");
 	config.url = "https://vm.example:8428";
 	assert_write_url(INFLUX_VICTORIA, &config, "https://vm.example:8428/write?db=trygghet&precision=s");
+	/* A VictoriaMetrics cluster: vminsert's path for tenant 0, as its documentation gives it. */
+	config.url = "http://vminsert:8480/insert/0/influx";
+	assert_write_url(INFLUX_VICTORIA, &config, "http://vminsert:8480/insert/0/influx/write?db=trygghet&precision=s");
 }
 
 /* A database name with query syntax in it stays one value. */
