@@ -309,7 +309,7 @@ class Fleet:
         if self.args.kill_node:
             kill_at = self.sampler.marks["start"]["t"] + KILL_AT * real_s
             time.sleep(max(0.0, kill_at - time.monotonic()))
-            if not self.reap() or len(self.reap()) < len(self.gateways):
+            if len(self.reap()) < len(self.gateways):
                 self.p.add("the kill came while every gateway was still running",
                            "some had ended already: --speed too high for the span")
             self.kill_node()
@@ -326,9 +326,9 @@ class Fleet:
         timeout = 3 * real_s + 900
         deadline = time.monotonic() + timeout
         last_said = time.monotonic()
-        while self.reap() and time.monotonic() < deadline:
+        while (running := self.reap()) and time.monotonic() < deadline:
             if time.monotonic() - last_said > 30:
-                self.say(f"{len(self.reap())} gateways still running")
+                self.say(f"{len(running)} gateways still running")
                 last_said = time.monotonic()
             time.sleep(0.1)
         left = self.reap()
@@ -383,7 +383,7 @@ class Fleet:
                 g.poll(block=True)
         parts.close_all((self.prober, self.sub))
         self.sampler.stop()
-        if self.store is not None:
+        if self.store is not None and self.store.server.running():   # main() may have, for its disk
             try:
                 self.store.close()
             except Exception as e:  # noqa: BLE001
@@ -408,7 +408,7 @@ def check(fleet, seen, bad, counters):
                          r"(\d+) dropped from a full spool")
     unhappy = []
     for g in gws:
-        m = next((stop_re.search(line) for line in reversed(g.log_lines()) if stop_re.search(line)), None)
+        m = next(filter(None, map(stop_re.search, reversed(g.log_lines()))), None)
         if not m:
             unhappy.append(f"{g.id}: no stop line")
             continue
@@ -572,7 +572,6 @@ def main(argv):
         fleet.p.add("interrupted")
     finally:
         fleet.say("stopping everything")
-        fleet.prober and fleet.prober.close()
         if fleet.store is not None and fleet.store.server.running():
             fleet.store.close()
             disk = fleet.store.disk_bytes()
@@ -582,7 +581,8 @@ def main(argv):
     p = fleet.p
     p.expect(not leftovers and not left, "no process of the run left (checked in /proc)",
              "; ".join(f"{pid} {cmd[:60]}" for pid, cmd in (leftovers or left)[:4]))
-    p.expect(not parts.children(), "no child of this program left, not even a zombie", f"{parts.children()}")
+    children = parts.children()
+    p.expect(not children, "no child of this program left, not even a zombie", f"{children}")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"runtime {time.monotonic() - fleet.t0:.1f} s (fleet.py itself: {usage.ru_utime + usage.ru_stime:.1f} s CPU, "
           f"peak RSS {usage.ru_maxrss / 1024:.0f} MiB)")

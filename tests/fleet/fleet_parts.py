@@ -32,7 +32,8 @@ import servers  # noqa: E402
 import stored_windows  # noqa: E402
 from capture import Problems, parse_rfc3339_ms  # noqa: E402,F401 (re-exported for fleet.py)
 from mqtt_resilience import (  # noqa: E402,F401 (SessionSubscriber re-exported for fleet.py)
-    SessionSubscriber, close_all, find_program, free_port, highest_recorded_seq, stop_process, tcp_accepts)
+    SessionSubscriber, close_all, find_program, free_port, highest_recorded_seq, spawn_mosquitto, stop_process,
+    tcp_accepts)
 from rabbit_cluster import Cluster, children, process_tree, processes_naming  # noqa: E402,F401
 
 # The five districts of seeds/districts.ini, as written and as topic level.
@@ -65,6 +66,18 @@ def log_time(line):
     if not m:
         return None
     return time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) + int(m.group(2)) / 1000
+
+
+def disk_bytes(top):
+    """Bytes of disk (allocated blocks) of every file under top."""
+    total = 0
+    for base, _, files in os.walk(top):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(base, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
 
 
 def iso(unix_s):
@@ -115,11 +128,6 @@ def write_gateway_config(path, spec, *, state_dir, profiles, uris, prefix, store
     benchlib.write_config(path, sections, comment="Written by tests/fleet/fleet.py")
 
 
-def tryggd_env():
-    """Log lines as on a terminal (time stamped), no debug lines."""
-    return {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "TRYGGD_DEBUG")}
-
-
 # ---------------------------------------------------------------- brokers
 
 class Mosquitto:
@@ -165,9 +173,7 @@ class Mosquitto:
         return [f"tcp://127.0.0.1:{self.port}"]
 
     def start(self):
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([find_program("mosquitto"), "-c", self.conf], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log, start_new_session=True)
+        self.proc = spawn_mosquitto(self.conf, self.log)
         deadline = time.monotonic() + 15
         while not tcp_accepts(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -316,15 +322,7 @@ class Store:
                                                                             "vm_rows_ignored_total")))}
 
     def disk_bytes(self):
-        total = 0
-        for top in self.data_dirs:
-            for base, _, files in os.walk(top):
-                for name in files:
-                    try:
-                        total += os.lstat(os.path.join(base, name)).st_blocks * 512
-                    except OSError:
-                        pass
-        return total
+        return sum(disk_bytes(top) for top in self.data_dirs)
 
     def close(self):
         self.server.stop()
@@ -444,6 +442,7 @@ class Gateway:
         self.pid = None
         self.status = None
         self.cpu_s = None
+        self.cpu_at_up = 0.0       # CPU s when every gateway was connected (real time)
         self.spawned = self.spawned_wall = self.ended = None
         self.sent_term = None
 
@@ -452,7 +451,7 @@ class Gateway:
             self.spawned_wall = time.time()
             self.spawned = time.monotonic()
             self.proc = subprocess.Popen([binary, "-c", self.config], stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, env=tryggd_env())
+                                         stderr=subprocess.STDOUT, env=benchlib.tryggd_env())
         self.pid = self.proc.pid
 
     def running(self):
@@ -492,13 +491,7 @@ class Gateway:
         return highest_recorded_seq(self.state)
 
     def state_bytes(self):
-        total = 0
-        for name in os.listdir(self.state):
-            try:
-                total += os.lstat(os.path.join(self.state, name)).st_blocks * 512
-            except OSError:
-                pass
-        return total
+        return disk_bytes(self.state)
 
 
 def signal_all(gateways, signo):

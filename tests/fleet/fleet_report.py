@@ -22,8 +22,15 @@ def percentile(values, share):
 def fmt(value, spec=".2f", unit=""):
     return "-" if value is None else f"{value:{spec}}{unit}"
 
+
+def percentile_ms(values, share):
+    """The share-th percentile of values (seconds) in ms, as printed."""
+    value = percentile(values, share)
+    return fmt(None if value is None else value * 1000, ".1f")
+
+
 def report(fleet, seen, probes, counters, disk, state_disk):
-    """Print the measurements; return per-gateway figures for the checks."""
+    """Print the measurements."""
     args = fleet.args
     s = fleet.sampler
     gws = fleet.gateways
@@ -49,7 +56,7 @@ def report(fleet, seen, probes, counters, disk, state_disk):
             msgs = got.messages
         else:
             life = (g.ended or marks["end"]["t"]) - marks["up"]["t"]
-            cpu = (g.cpu_s or 0.0) - getattr(g, "cpu_at_up", 0.0)
+            cpu = (g.cpu_s or 0.0) - g.cpu_at_up
             msgs = got.in_interval
         cpu_total += cpu
         cpu_pct.append(cpu / life * 100 if life > 0 else 0)
@@ -119,18 +126,21 @@ def report(fleet, seen, probes, counters, disk, state_disk):
     if not fleet.simulation:
         hi = marks["stop"]["wall"]
         lo = marks["up"]["wall"]
-        delays = [d for g in gws for ts, d in seen.get(g.id, Seen()).delays if lo <= ts <= hi]
-        calm = delays
-        if fleet.kill:
-            end_failover = fleet.kill[1] + max(fleet.failover.values(), default=0) + 2
-            calm = [d for g in gws for ts, d in seen.get(g.id, Seen()).delays
-                    if lo <= ts <= hi and not fleet.kill[1] - 1 <= ts <= end_failover]
-        print(f"  delay reading ts -> subscriber: median {fmt(percentile(calm, 0.5) and percentile(calm, 0.5) * 1000, '.1f')}"
-              f" ms, p99 {fmt(percentile(calm, 0.99) and percentile(calm, 0.99) * 1000, '.1f')} ms, max "
-              f"{fmt(calm and max(calm) * 1000, '.1f')} ms ({len(calm):,} readings"
+        # Readings taken from 1 s before a kill to 2 s after the last
+        # reconnect are the failover's, apart from the rest (calm).
+        failover_from = fleet.kill[1] - 1 if fleet.kill else float("inf")
+        failover_to = fleet.kill[1] + max(fleet.failover.values(), default=0) + 2 if fleet.kill else float("-inf")
+        calm, during = [], []
+        for g in gws:
+            for ts, d in seen.get(g.id, Seen()).delays:
+                if failover_from <= ts <= failover_to:
+                    during.append(d)
+                elif lo <= ts <= hi:
+                    calm.append(d)
+        print(f"  delay reading ts -> subscriber: median {percentile_ms(calm, 0.5)} ms, p99 {percentile_ms(calm, 0.99)}"
+              f" ms, max {fmt(calm and max(calm) * 1000, '.1f')} ms ({len(calm):,} readings"
               + (", the failover's left out" if fleet.kill else "") + ")")
         if fleet.kill:
-            during = [d for g in gws for ts, d in seen.get(g.id, Seen()).delays if fleet.kill[1] - 1 <= ts <= end_failover]
             print(f"  readings taken from 1 s before the kill to 2 s after the last reconnect: {len(during):,}, delay "
                   f"median {fmt(benchlib.median(during), '.2f')} s, max {fmt(during and max(during), '.2f')} s")
     else:
@@ -156,8 +166,7 @@ def report(fleet, seen, probes, counters, disk, state_disk):
     if fleet.kill:
         probe = [d for t, d in probes if not fleet.kill[1] - 1 <= t <= fleet.kill[1] + 30]
     print(f"  delay through the broker alone (prober, QoS 1): median "
-          f"{fmt(percentile(probe, 0.5) and percentile(probe, 0.5) * 1000, '.1f')} ms, p99 "
-          f"{fmt(percentile(probe, 0.99) and percentile(probe, 0.99) * 1000, '.1f')} ms ({len(probe)} probes)")
+          f"{percentile_ms(probe, 0.5)} ms, p99 {percentile_ms(probe, 0.99)} ms ({len(probe)} probes)")
     if fleet.failover:
         times = list(fleet.failover.values())
         print(f"  failover (kill -> 'connected again' to B): median {benchlib.median(times):.2f} s, "
@@ -186,4 +195,3 @@ def report(fleet, seen, probes, counters, disk, state_disk):
               f"{c.get('bytes', 0) / points:.0f} B per point ({unit_bytes}); its folder {disk / 1e6:.1f} MB after the run, "
               f"{disk / points:.0f} B per point" + (f", {disk / c['samples']:.1f} B per sample ({c['samples']:,.0f} samples)"
                                                    if c.get("samples") else ""))
-    return {"cpu_pct": cpu_pct, "rate": rate}

@@ -69,7 +69,6 @@ def stop_process(proc, timeout_s=10.0):
         proc.wait()
 
 
-
 def close_all(things):
     """close() each of things that is not None, in order; one that fails is
     said and the rest are closed anyway."""
